@@ -1,14 +1,17 @@
 # Two commands for a fresh machine:
-#   make run   - venv, install, prepare the bundled corpus and print its statistics
-#   make test  - venv, install, all tests (the slow end-to-end ones included)
+#   make run   - venv, install, launch the Gradio app on the shipped checkpoints (http://127.0.0.1:7860)
+#   make test  - venv, install, every test (the slow end-to-end ones included)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CORPUS := data/maestro-mini
 PREPARED := data/prepared/maestro-mini
+# Debian packages: FluidSynth and a General MIDI soundfont (audio), Chromium (browser test).
+RUN_PKGS  := fluidsynth fluid-soundfont-gm
+TEST_PKGS := $(RUN_PKGS) chromium
 
-.PHONY: run test test-fast install prepare bench clean
+.PHONY: run test test-fast install prepare stats bench system-deps-run system-deps-test clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,21 +22,44 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
+# Installs the Debian packages that are missing (needs root and apt-get; else says what to install).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing >/dev/null; \
+	  else echo "warning: please install the Debian packages:$$missing (audio falls back to a built-in synthesizer)"; fi; \
+	fi
+endef
+
+system-deps-run:
+	$(call apt_install,$(RUN_PKGS))
+
+system-deps-test:
+	$(call apt_install,$(TEST_PKGS))
+
+run: $(STAMP) system-deps-run
+	$(PY) app.py
+
 prepare: $(STAMP)
 	$(PY) scripts/prepare_data.py $(CORPUS) --out $(PREPARED) --force
 
-run: prepare
+stats: prepare
 	$(PY) scripts/data_stats.py $(PREPARED)
 
 # pytest exits 5 when it collected no tests: treat that as a failure.
-test: $(STAMP)
+test: $(STAMP) system-deps-test
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "error: no tests were collected"; exit 1; fi; exit $$rc
 
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
-bench: $(STAMP)
+bench: $(STAMP) prepare
 	$(PY) benchmarks/prepare.py
+	$(PY) benchmarks/sample.py
+	$(PY) benchmarks/train.py
+	$(PY) benchmarks/musegan.py
 
 clean:
 	rm -rf $(VENV) data/prepared .pytest_cache

@@ -1,11 +1,12 @@
-"""Helpers shared by the argparse wrappers in ``scripts/``: logging and clean errors."""
+"""Helpers shared by the argparse wrappers in ``scripts/``: logging, config flags, clean errors."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
-from typing import Callable
+from dataclasses import MISSING, fields
+from typing import Any, Callable
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -19,6 +20,26 @@ def parser(description: str, example: str) -> argparse.ArgumentParser:
         epilog=f"example:\n  {example}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+
+
+def add_dataclass_flags(ap: argparse.ArgumentParser, cls, group: str, prefix: str = "") -> None:
+    """One --flag per field of a config dataclass (default None = keep file/default value)."""
+    g = ap.add_argument_group(group)
+    for f in fields(cls):
+        default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        flag = "--" + prefix + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            g.add_argument(flag, dest=prefix + f.name, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=None, metavar="BOOL", help=f"(default: {default})")
+        elif isinstance(default, tuple):
+            kind = type(default[0]) if default else float
+            g.add_argument(flag, dest=prefix + f.name, type=kind, nargs="+", default=None, help=f"(default: {' '.join(map(str, default))})")
+        else:
+            g.add_argument(flag, dest=prefix + f.name, type=type(default) if default is not None else str, default=None, help=f"(default: {default})")
+
+
+def picked(args: argparse.Namespace, cls, prefix: str = "") -> dict[str, Any]:
+    """The flags of ``cls`` that were given on the command line."""
+    return {f.name: getattr(args, prefix + f.name) for f in fields(cls) if getattr(args, prefix + f.name, None) is not None}
 
 
 def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...]) -> None:

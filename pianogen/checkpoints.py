@@ -1,0 +1,67 @@
+"""Checkpoint files: one format for every model.
+
+``NAME.pt`` holds a dict loadable with ``torch.load(weights_only=True)``::
+
+    {"format": "pianogen-checkpoint", "version": 1, "kind": "note-rnn" | "perf-rnn" | ...,
+     "model_config": {...}, "representation": {"name": ..., "config": {...}},
+     "state_dict": {...}, "meta": {...}}
+
+Training state for ``--resume`` (optimizer, RNG states, step) lives in ``NAME.state.pt``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pianogen.io import atomic_path
+
+FORMAT = "pianogen-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A file is not a readable pianogen checkpoint; the message says which and why."""
+
+
+def save(path: str | os.PathLike, payload: dict[str, Any]) -> Path:
+    """Write a checkpoint dict atomically (temp file, then rename)."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, "version": VERSION, **payload}, tmp)
+    return Path(path)
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Load and check a checkpoint with ``weights_only=True`` (no code runs on load)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # pickle/zip errors differ by what the file really is
+        reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"{path}: not a pianogen checkpoint (torch.load failed: {reason})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a pianogen checkpoint (no '{FORMAT}' marker)")
+    if ckpt.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {ckpt['version']} is newer than this pianogen ({VERSION})")
+    missing = {"kind", "model_config", "state_dict"} - set(ckpt)
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {sorted(missing)}")
+    return ckpt
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
+    """(model in eval mode, checkpoint dict) from a checkpoint file."""
+    from pianogen.models import build_model
+
+    ckpt = load(path, map_location)
+    try:
+        model = build_model(ckpt["kind"], ckpt["model_config"])
+        model.load_state_dict(ckpt["state_dict"])
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise CheckpointError(f"{path}: checkpoint does not match its model ({str(exc).splitlines()[0][:160]})") from None
+    return model.eval(), ckpt

@@ -1,0 +1,1 @@
+"""Metrics as pure numpy functions, usable by training (logging) and evaluation alike."""

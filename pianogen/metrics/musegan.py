@@ -1,0 +1,100 @@
+"""MuseGAN's metrics (Dong et al., AAAI 2018), per track, on binary pianorolls.
+
+Input rolls have shape (samples, tracks, bars, steps per bar, pitches); ``low`` is the
+MIDI pitch of pitch index 0 (for pitch classes).
+
+- EB: ratio of empty bars.
+- UPC: number of used pitch classes per bar (0-12), averaged over non-empty bars (so it
+  does not double-count what EB measures).
+- QN: ratio of "qualified" notes, at least ``min_steps`` (3) time steps long; a note is a
+  run of active steps of one key.
+- TD: tonal distance between two tracks: per bar, each track's chroma (L1-normalized) is
+  projected to the 6-D tonal centroid space of Harte et al. (2006) (fifths, minor and
+  major thirds; radii 1, 1, 0.5) and the Euclidean distance is averaged over bars where
+  both tracks sound. Lower means more harmonically related.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+
+import numpy as np
+
+
+def _tonal_matrix() -> np.ndarray:
+    k = np.arange(12)
+    return np.stack([
+        np.sin(k * 7 * np.pi / 6), np.cos(k * 7 * np.pi / 6),
+        np.sin(k * 3 * np.pi / 2), np.cos(k * 3 * np.pi / 2),
+        0.5 * np.sin(k * 2 * np.pi / 3), 0.5 * np.cos(k * 2 * np.pi / 3),
+    ])
+
+
+TONAL = _tonal_matrix()
+
+
+def chroma(rolls: np.ndarray, low: int) -> np.ndarray:
+    """Active-step counts per pitch class: (..., steps, pitches) -> (..., 12), summed over steps."""
+    per_pitch = rolls.sum(axis=-2)
+    pcs = (np.arange(per_pitch.shape[-1]) + low) % 12
+    out = np.zeros(per_pitch.shape[:-1] + (12,))
+    for pc in range(12):
+        out[..., pc] = per_pitch[..., pcs == pc].sum(axis=-1)
+    return out
+
+
+def empty_bars(rolls: np.ndarray) -> np.ndarray:
+    """EB per track: (tracks,)."""
+    return (~rolls.any(axis=(-1, -2))).mean(axis=(0, 2))
+
+
+def used_pitch_classes(rolls: np.ndarray, low: int) -> np.ndarray:
+    """UPC per track over non-empty bars: (tracks,) (nan if every bar is empty)."""
+    used = (chroma(rolls, low) > 0).sum(axis=-1).astype(float)  # (samples, tracks, bars)
+    nonempty = rolls.any(axis=(-1, -2))
+    with np.errstate(invalid="ignore"):
+        return np.where(nonempty, used, 0).sum(axis=(0, 2)) / nonempty.sum(axis=(0, 2))
+
+
+def qualified_notes(rolls: np.ndarray, min_steps: int = 3) -> np.ndarray:
+    """QN per track: (tracks,) (nan where a track has no notes). Notes span bar lines."""
+    s, t, b, spb, p = rolls.shape
+    flat = rolls.transpose(1, 0, 2, 3, 4).reshape(t, s, b * spb, p)
+    padded = np.pad(flat, ((0, 0), (0, 0), (1, 1), (0, 0))).astype(np.int8)
+    d = np.diff(padded, axis=2)
+    out = np.full(t, np.nan)
+    for track in range(t):
+        _, st_on, p_on = np.nonzero(d[track] == 1)
+        smp_on = np.nonzero(d[track] == 1)[0]
+        smp_off, st_off, p_off = np.nonzero(d[track] == -1)
+        a = np.lexsort((st_on, p_on, smp_on))
+        c = np.lexsort((st_off, p_off, smp_off))
+        lengths = st_off[c] - st_on[a]
+        if len(lengths):
+            out[track] = float((lengths >= min_steps).mean())
+    return out
+
+
+def tonal_distance(rolls: np.ndarray, low: int) -> dict[tuple[int, int], float]:
+    """TD for every pair of tracks: {(i, j): mean distance} (nan if they never sound together)."""
+    ch = chroma(rolls, low)  # (samples, tracks, bars, 12)
+    total = ch.sum(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = (ch / total) @ TONAL.T  # (samples, tracks, bars, 6)
+    out = {}
+    for i, j in combinations(range(rolls.shape[1]), 2):
+        both = (total[:, i, :, 0] > 0) & (total[:, j, :, 0] > 0)
+        d = np.linalg.norm(centroid[:, i] - centroid[:, j], axis=-1)
+        out[(i, j)] = float(d[both].mean()) if both.any() else float("nan")
+    return out
+
+
+def musegan_metrics(rolls: np.ndarray, tracks: tuple[str, ...], low: int) -> dict[str, float]:
+    """All four metrics as a flat dict: ``EB/melody``, ``UPC/bass``, ``TD/melody-bass``, ..."""
+    rolls = np.asarray(rolls).astype(bool)
+    out: dict[str, float] = {}
+    for name, values in (("EB", empty_bars(rolls)), ("UPC", used_pitch_classes(rolls, low)), ("QN", qualified_notes(rolls))):
+        out.update({f"{name}/{t}": float(v) for t, v in zip(tracks, values)})
+    for (i, j), v in tonal_distance(rolls, low).items():
+        out[f"TD/{tracks[i]}-{tracks[j]}"] = v
+    return out

@@ -1,0 +1,153 @@
+"""MuseGAN (Dong et al., AAAI 2018), hybrid model, for multi-track piano pianorolls.
+
+Generator: four latents per sample, each ``z_dim`` wide:
+  ``shared`` (time-independent, all tracks), ``private`` (time-independent, per track),
+  ``temporal_shared`` (one per bar, all tracks) and ``temporal_private`` (one per bar and
+  track). Temporal generators (one shared, one per track) turn the time-dependent latents
+  into one latent per bar; here they are 1-D convolutions over the bar axis, so a longer
+  latent sequence generates more bars (``bars`` > 4) with the same weights.
+  The bar generator concatenates, per track and bar, [shared, private, temporal shared,
+  temporal private] and runs a shared transposed-convolution stack, then a private
+  (per-track) stack, giving (steps per bar, pitches) per track and bar. Pitch is built
+  octave-wise: 8 blocks of 12 keys (96, cropped to the 88 piano keys).
+
+Critic (no normalization layers, as WGAN-GP asks): a private stream per track, a shared
+stream over their concatenation, plus the later MuseGAN's pitch-class (chroma) and onset
+streams, whose features are concatenated into one score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+OCTAVES, PC = 8, 12  # 96 pitch slots, cropped to n_pitches
+
+
+@dataclass
+class MuseGANConfig:
+    n_tracks: int = 3
+    n_bars: int = 4
+    steps_per_bar: int = 32
+    n_pitches: int = 88
+    z_dim: int = 32
+    g_channels: int = 128  # width of the generator's first feature map
+    d_channels: int = 64  # width of the critic's streams
+
+
+def _temporal(z_dim: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Conv1d(z_dim, 2 * z_dim, 3, padding=1), nn.BatchNorm1d(2 * z_dim), nn.ReLU(),
+        nn.Conv1d(2 * z_dim, z_dim, 3, padding=2, dilation=2), nn.BatchNorm1d(z_dim), nn.ReLU(),
+    )
+
+
+def _up(cin: int, cout: int, k: tuple[int, int]) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(cin, cout, k, stride=k), nn.BatchNorm2d(cout), nn.ReLU())
+
+
+class Generator(nn.Module):
+    def __init__(self, c: MuseGANConfig):
+        super().__init__()
+        self.config = c
+        if c.steps_per_bar % 8:
+            raise ValueError("steps_per_bar must be a multiple of 8")
+        if c.n_pitches > OCTAVES * PC:
+            raise ValueError(f"at most {OCTAVES * PC} pitches")
+        w = c.g_channels
+        self.t0 = c.steps_per_bar // 8  # time resolution of the first feature map
+        self.temporal_shared = _temporal(c.z_dim)
+        self.temporal_private = nn.ModuleList(_temporal(c.z_dim) for _ in range(c.n_tracks))
+        self.project = nn.Sequential(nn.Linear(4 * c.z_dim, w * self.t0), nn.BatchNorm1d(w * self.t0), nn.ReLU())
+        # Shared stack: octaves, then time x2.
+        self.shared = nn.Sequential(_up(w, w // 2, (1, OCTAVES)), _up(w // 2, w // 4, (2, 1)))
+        # Private stacks: time x2, x2, then the 12 keys of each octave.
+        self.private = nn.ModuleList(
+            nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, 1, (1, PC), stride=(1, PC)))
+            for _ in range(c.n_tracks)
+        )
+
+    def forward(self, z: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Latents -> note probabilities (B, tracks, bars, steps per bar, pitches) in [0, 1].
+
+        z: shared (B, z), private (B, T, z), temporal_shared (B, z, bars),
+        temporal_private (B, T, z, bars).
+        """
+        c = self.config
+        B, T, L = z["private"].shape[0], c.n_tracks, z["temporal_shared"].shape[-1]
+        ts = self.temporal_shared(z["temporal_shared"])  # (B, z, L)
+        tp = torch.stack([g(z["temporal_private"][:, t]) for t, g in enumerate(self.temporal_private)], 1)  # (B, T, z, L)
+        x = torch.cat([
+            z["shared"][:, None, None, :].expand(B, T, L, -1),
+            z["private"][:, :, None, :].expand(B, T, L, -1),
+            ts.transpose(1, 2)[:, None].expand(B, T, L, -1),
+            tp.transpose(2, 3),
+        ], dim=-1)  # (B, T, L, 4z)
+        h = self.project(x.reshape(B * T * L, -1)).view(B * T * L, -1, self.t0, 1)
+        h = self.shared(h)  # (B*T*L, w/4, 2*t0, 8)
+        h = h.view(B, T, L, *h.shape[1:])
+        out = torch.stack([net(h[:, t].flatten(0, 1)) for t, net in enumerate(self.private)], 1)  # (B*L, T, 1, S, 96)
+        out = out.view(B, L, T, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches]
+        return torch.sigmoid(out)
+
+
+class Critic(nn.Module):
+    def __init__(self, c: MuseGANConfig):
+        super().__init__()
+        self.config = c
+        w = c.d_channels
+        act = nn.LeakyReLU(0.2)
+        # Private: per track, (bars, steps, 96 pitches) -> octaves -> coarser time.
+        self.private = nn.ModuleList(
+            nn.Sequential(nn.Conv3d(1, w // 2, (1, 1, PC), stride=(1, 1, PC)), act, nn.Conv3d(w // 2, w // 2, (1, 4, 1), stride=(1, 4, 1)), act)
+            for _ in range(c.n_tracks)
+        )
+        steps = c.steps_per_bar // 4
+        self.shared = nn.Sequential(
+            nn.Conv3d(c.n_tracks * w // 2, w, (1, 2, 2), stride=(1, 2, 2)), act,
+            nn.Conv3d(w, w, (1, steps // 2, OCTAVES // 2)), act,  # one feature vector per bar
+        )
+        # Chroma stream: per bar, each track's 12 pitch classes over time.
+        self.chroma = nn.Sequential(nn.Conv3d(c.n_tracks, w // 2, (1, 4, PC), stride=(1, 4, 1)), act, nn.Conv3d(w // 2, w // 2, (1, c.steps_per_bar // 4, 1)), act)
+        # Onset stream: where keys start, summed over pitch, per track and step.
+        self.onset = nn.Sequential(nn.Conv3d(c.n_tracks, w // 2, (1, 4, 1), stride=(1, 4, 1)), act, nn.Conv3d(w // 2, w // 2, (1, c.steps_per_bar // 4, 1)), act)
+        # Across bars, then the score.
+        feat = w + w // 2 + w // 2
+        self.temporal = nn.Sequential(nn.Conv1d(feat, feat, 3, padding=1), act)
+        self.score = nn.Linear(feat * c.n_bars, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, tracks, bars, steps, pitches) in [0, 1] -> (B,) critic scores."""
+        c = self.config
+        B, T, L, S, P = x.shape
+        x96 = F.pad(x, (0, OCTAVES * PC - P))
+        priv = torch.cat([net(x96[:, t : t + 1]) for t, net in enumerate(self.private)], 1)  # (B, T*w/2, L, S/4, 8)
+        shared = self.shared(priv).flatten(2)  # (B, w, L)
+        chroma_in = x96.view(B, T, L, S, OCTAVES, PC).sum(4)  # (B, T, L, S, 12)
+        ch = self.chroma(chroma_in).flatten(2)  # (B, w/2, L)
+        onset_in = F.relu(x - F.pad(x, (0, 0, 1, 0))[..., :-1, :]).sum(-1, keepdim=True)  # (B, T, L, S, 1)
+        on = self.onset(onset_in).flatten(2)  # (B, w/2, L)
+        h = self.temporal(torch.cat([shared, ch, on], 1))  # (B, feat, L)
+        return self.score(h.flatten(1)).squeeze(1)
+
+
+class MuseGAN(nn.Module):
+    """Generator and critic together, so one checkpoint holds both."""
+
+    def __init__(self, config: MuseGANConfig):
+        super().__init__()
+        self.config = config
+        self.generator = Generator(config)
+        self.critic = Critic(config)
+
+    def sample_latent(self, n: int, bars: int | None = None, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Standard normal latents for ``n`` samples of ``bars`` bars (default: n_bars)."""
+        c, L = self.config, bars or self.config.n_bars
+        shapes = {"shared": (n, c.z_dim), "private": (n, c.n_tracks, c.z_dim), "temporal_shared": (n, c.z_dim, L), "temporal_private": (n, c.n_tracks, c.z_dim, L)}
+        return {k: torch.randn(s, generator=generator) for k, s in shapes.items()}
+
+    def forward(self, z: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.generator(z)

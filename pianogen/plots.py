@@ -1,0 +1,94 @@
+"""Pianoroll pictures (PNG) with matplotlib: time in seconds, pitch names, a colour per voice."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+TRACK_COLORS = ("#d1495b", "#00798c", "#edae49", "#66a182", "#2e4057")
+SEED_COLOR = "#8d99ae"
+
+
+def _pitch_name(p: int) -> str:
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    return f"{names[p % 12]}{p // 12 - 1}"
+
+
+def _draw(ax, notes: pd.DataFrame, track_names: tuple[str, ...] | None) -> None:
+    from matplotlib.patches import Patch
+
+    handles = []
+    groups = [(None, notes)]
+    if "track" in notes and track_names:
+        groups = [(track_names[int(t)], g) for t, g in notes.groupby("track")]
+    for i, (name, g) in enumerate(groups):
+        if "is_seed" in g and g["is_seed"].any():
+            s = g[g["is_seed"]]
+            ax.barh(s["pitch"], s["end"] - s["start"], left=s["start"], height=0.8, color=SEED_COLOR, linewidth=0)
+            if not any(h.get_label() == "seed" for h in handles):
+                handles.append(Patch(color=SEED_COLOR, label="seed"))
+            g = g[~g["is_seed"]]
+        color = TRACK_COLORS[i % len(TRACK_COLORS)]
+        alpha = 0.5 + 0.5 * (g["velocity"].to_numpy() / 127) if len(g) else 1.0
+        bars = ax.barh(g["pitch"], g["end"] - g["start"], left=g["start"], height=0.8, color=color, linewidth=0)
+        for b, a in zip(bars, np.broadcast_to(alpha, len(g))):
+            b.set_alpha(float(a))
+        handles.append(Patch(color=color, label=name or "generated"))
+    lo, hi = (int(notes["pitch"].min()), int(notes["pitch"].max())) if len(notes) else (48, 72)
+    ticks = [p for p in range(lo - lo % 12, hi + 12, 12) if lo - 6 <= p <= hi + 6]
+    ax.set_yticks(ticks, [_pitch_name(p) for p in ticks])
+    ax.set_ylim(lo - 2, hi + 2)
+    ax.set_xlabel("time (s)")
+    ax.grid(axis="x", alpha=0.3)
+    if len(handles) > 1 or (groups[0][0] is not None):
+        ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
+
+
+def pianoroll_png(notes: pd.DataFrame, path: str | os.PathLike, title: str | None = None, track_names: tuple[str, ...] | None = None,
+                  width: float = 10.0, height: float = 4.0) -> Path:
+    """Draw notes (``track``/``is_seed`` columns optional) as a pianoroll PNG, atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pianogen.io import atomic_path
+
+    fig, ax = plt.subplots(figsize=(width, height), dpi=100)
+    _draw(ax, notes, track_names)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)
+
+
+def save_roll_grid(rolls: np.ndarray, cfg, path: str | os.PathLike, title: str | None = None) -> Path:
+    """Several MuseGAN samples (n, tracks, bars, steps, pitches), one row each, voices coloured."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pianogen.io import atomic_path
+    from pianogen.representations.pianoroll import roll_to_notes
+
+    n = len(rolls)
+    fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n), dpi=80, squeeze=False)
+    for ax, roll in zip(axes[:, 0], rolls):
+        _draw(ax, roll_to_notes(roll, cfg), cfg.tracks)
+        for b in range(1, cfg.n_bars):
+            ax.axvline(b * cfg.bar_seconds, color="k", alpha=0.3, linewidth=0.8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return Path(path)

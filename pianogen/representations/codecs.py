@@ -1,0 +1,81 @@
+"""One interface over the sequence representations, for training and sampling.
+
+A codec turns a notes dataframe into a token array whose first row/element is a
+"start of piece" token (BOS), transposes token arrays, and decodes back. Note tuples are
+(n, 4) int arrays; performance events are (n,) int arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pianogen.representations import note_tuples, performance
+
+PIANO_LOW, PIANO_HIGH = 21, 108  # A0..C8, the 88 keys
+
+
+class NoteTupleCodec:
+    name = "note-tuples"
+
+    def __init__(self, config: note_tuples.NoteTupleConfig | None = None):
+        self.config = config or note_tuples.NoteTupleConfig()
+        self.bos = np.array(self.config.vocab_sizes, dtype=np.int64)
+
+    def encode(self, notes: pd.DataFrame, time_scale: float = 1.0) -> np.ndarray:
+        return np.concatenate([self.bos[None], note_tuples.encode(notes, self.config, time_scale)])
+
+    def decode(self, tokens: np.ndarray, start: float = 0.0) -> pd.DataFrame:
+        tokens = np.asarray(tokens).reshape(-1, 4)
+        return note_tuples.decode(tokens[(tokens != self.bos).all(axis=1)], self.config, start)
+
+    def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
+        p = tokens[:, 1][tokens[:, 1] < 128]
+        return (int(p.min()), int(p.max())) if len(p) else (60, 60)
+
+    def transpose(self, tokens: np.ndarray, k: int) -> np.ndarray:
+        out = tokens.copy()
+        real = out[:, 1] < 128
+        out[real, 1] += k
+        return out
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "config": self.config.to_dict()}
+
+
+class PerformanceCodec:
+    name = "performance"
+
+    def __init__(self, config: performance.PerformanceConfig | None = None):
+        self.config = config or performance.PerformanceConfig()
+        self.bos = np.int64(self.config.vocab_size)
+
+    def encode(self, notes: pd.DataFrame, time_scale: float = 1.0) -> np.ndarray:
+        return np.concatenate([[self.bos], performance.encode(notes, self.config, time_scale)])
+
+    def decode(self, tokens: np.ndarray, start: float = 0.0, velocity: int = 64) -> pd.DataFrame:
+        tokens = np.asarray(tokens)
+        return performance.decode(tokens[tokens != self.bos], self.config, start, velocity)
+
+    def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
+        p = tokens[tokens < self.config.time_shift] % 128
+        return (int(p.min()), int(p.max())) if len(p) else (60, 60)
+
+    def transpose(self, tokens: np.ndarray, k: int) -> np.ndarray:
+        out = tokens.copy()
+        out[out < self.config.time_shift] += k  # NOTE_ON and NOTE_OFF ids shift together
+        return out
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "config": self.config.to_dict()}
+
+
+def codec_from_dict(d: dict):
+    if d["name"] == NoteTupleCodec.name:
+        return NoteTupleCodec(note_tuples.NoteTupleConfig.from_dict(d["config"]))
+    if d["name"] == PerformanceCodec.name:
+        return PerformanceCodec(performance.PerformanceConfig.from_dict(d["config"]))
+    raise ValueError(f"unknown representation {d['name']!r}")
+
+
+CODEC_FOR_MODEL = {"note-rnn": NoteTupleCodec, "perf-rnn": PerformanceCodec}

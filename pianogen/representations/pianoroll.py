@@ -1,0 +1,161 @@
+"""Multi-track binary pianorolls for MuseGAN: notes <-> (tracks, bars, steps, pitches).
+
+The time grid is in seconds because MAESTRO is performed, not quantized: by default 16
+steps per second (62.5 ms, a sixteenth note at 60 bpm, or a thirty-second at 120 bpm),
+a "bar" of 2 s (32 steps) and 4 bars per sample (8 s). A "bar" is therefore a fixed span
+of time, not a notated measure; it is the unit the MuseGAN generator builds, one latent
+per bar. Pitches are the 88 piano keys, MIDI 21 (A0) to 108 (C8).
+
+A pianoroll is binary (1 = the key sounds). A note occupies steps [onset, offset); so that
+repeated strikes of one key stay separate notes, a note is cut one step before the next
+onset of the same key in the same track. Two onsets of one key in adjacent steps (faster
+than 16 per second) cannot be told apart at this resolution.
+
+Track split strategies (``split``): ``voices`` (3 tracks: melody = the highest sounding key
+at the note's onset, bass = the lowest, inner = the rest; a lone note is melody),
+``hands`` (2 tracks by register: left below ``hand_split``, right from it up) and
+``single`` (1 track). Notes are assigned whole, at their onset.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+TRACK_NAMES = {"voices": ("melody", "inner", "bass"), "hands": ("right", "left"), "single": ("piano",)}
+
+
+@dataclass(frozen=True)
+class PianorollConfig:
+    steps_per_second: int = 16
+    bar_seconds: float = 2.0
+    n_bars: int = 4
+    low: int = 21  # lowest MIDI pitch (A0)
+    high: int = 108  # highest MIDI pitch (C8)
+    split: str = "voices"
+    hand_split: int = 60  # hands: pitches below go to the left hand
+    velocity: int = 80  # velocity of decoded notes (the rolls are binary)
+
+    def __post_init__(self):
+        if self.split not in TRACK_NAMES:
+            raise ValueError(f"unknown track split {self.split!r}; choose from {sorted(TRACK_NAMES)}")
+
+    @property
+    def steps_per_bar(self) -> int:
+        return int(round(self.steps_per_second * self.bar_seconds))
+
+    @property
+    def n_pitches(self) -> int:
+        return self.high - self.low + 1
+
+    @property
+    def tracks(self) -> tuple[str, ...]:
+        return TRACK_NAMES[self.split]
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        """(tracks, bars, steps per bar, pitches) of one sample."""
+        return (len(self.tracks), self.n_bars, self.steps_per_bar, self.n_pitches)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _grid(notes: pd.DataFrame, cfg: PianorollConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(pitch, onset step, offset step) with at least one step per note."""
+    on = np.round(notes["start"].to_numpy(dtype=np.float64) * cfg.steps_per_second).astype(np.int64)
+    off = np.round(notes["end"].to_numpy(dtype=np.float64) * cfg.steps_per_second).astype(np.int64)
+    return notes["pitch"].to_numpy(dtype=np.int64), on, np.maximum(off, on + 1)
+
+
+def assign_tracks(notes: pd.DataFrame, cfg: PianorollConfig) -> np.ndarray:
+    """Track index (into ``cfg.tracks``) of every note, by the config's split strategy."""
+    pitch, on, off = _grid(notes, cfg)
+    if cfg.split == "single" or len(pitch) == 0:
+        return np.zeros(len(pitch), dtype=np.int64)
+    if cfg.split == "hands":
+        return (pitch < cfg.hand_split).astype(np.int64)  # 0 = right, 1 = left
+    # voices: highest/lowest key sounding at each onset step.
+    n_steps = int(off.max())
+    highest = np.full(n_steps, -1)
+    lowest = np.full(n_steps, 999)
+    # Sweep notes by pitch: a note covering [on, off) raises/lowers the per-step extremes.
+    order = np.argsort(pitch, kind="stable")
+    for p, a, b in zip(pitch[order].tolist(), on[order].tolist(), off[order].tolist()):
+        highest[a:b] = p  # ascending pitch: the last writer is the highest
+    for p, a, b in zip(pitch[order][::-1].tolist(), on[order][::-1].tolist(), off[order][::-1].tolist()):
+        lowest[a:b] = p
+    track = np.ones(len(pitch), dtype=np.int64)  # inner
+    track[pitch == lowest[on]] = 2  # bass
+    track[pitch == highest[on]] = 0  # melody (wins for a lone note)
+    return track
+
+
+def notes_to_roll(notes: pd.DataFrame, cfg: PianorollConfig, tracks: np.ndarray | None = None, n_steps: int | None = None) -> np.ndarray:
+    """Binary roll (tracks, steps, pitches) of a whole piece; steps from t = 0.
+
+    ``tracks`` gives each note's track (default: :func:`assign_tracks`). Notes outside
+    [low, high] are left out. ``n_steps`` defaults to the last offset.
+    """
+    pitch, on, off = _grid(notes, cfg)
+    tracks = assign_tracks(notes, cfg) if tracks is None else np.asarray(tracks, dtype=np.int64)
+    keep = (pitch >= cfg.low) & (pitch <= cfg.high)
+    pitch, on, off, tracks = pitch[keep], on[keep], off[keep], tracks[keep]
+    # Cut each note one step before the next onset of the same key in the same track.
+    order = np.lexsort((on, pitch, tracks))
+    same = (pitch[order][1:] == pitch[order][:-1]) & (tracks[order][1:] == tracks[order][:-1])
+    nxt = np.full(len(order), np.iinfo(np.int64).max)
+    nxt[:-1][same] = on[order][1:][same] - 1
+    cut = np.empty_like(off)
+    cut[order] = np.minimum(off[order], np.maximum(nxt, on[order] + 1))
+    total = int(n_steps if n_steps is not None else (cut.max() if len(cut) else 0))
+    roll = np.zeros((len(cfg.tracks), total, cfg.n_pitches), dtype=bool)
+    for t, p, a, b in zip(tracks.tolist(), (pitch - cfg.low).tolist(), on.tolist(), cut.tolist()):
+        if a < total:
+            roll[t, a : min(b, total), p] = True
+    return roll
+
+
+def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0) -> pd.DataFrame:
+    """Notes of a roll (tracks, steps, pitches) or (tracks, bars, steps/bar, pitches), with a
+    ``track`` column (index into ``cfg.tracks``); each run of 1s in a key is one note."""
+    from pianogen.data.midi import notes_frame
+
+    roll = np.asarray(roll).astype(bool)
+    if roll.ndim == 4:
+        roll = roll.reshape(roll.shape[0], -1, roll.shape[-1])
+    padded = np.pad(roll, ((0, 0), (1, 1), (0, 0)))
+    edges = np.diff(padded.astype(np.int8), axis=1)
+    t_on, s_on, p_on = np.nonzero(edges == 1)
+    t_off, s_off, p_off = np.nonzero(edges == -1)
+    # nonzero walks (track, step, pitch); re-sort both by (track, pitch, step) to pair runs.
+    a = np.lexsort((s_on, p_on, t_on))
+    b = np.lexsort((s_off, p_off, t_off))
+    track, pitch, on, off = t_on[a], p_on[a] + cfg.low, s_on[a], s_off[b]
+    sps = cfg.steps_per_second
+    df = notes_frame(pitch, np.full(len(pitch), cfg.velocity), start + on / sps, start + off / sps)
+    # notes_frame sorts by (start, pitch); carry the track along the same order.
+    order = np.lexsort((pitch, on))
+    df["track"] = track[order]
+    return df
+
+
+def to_bars(roll: np.ndarray, cfg: PianorollConfig) -> np.ndarray:
+    """(tracks, steps, pitches) -> (tracks, bars, steps/bar, pitches); pads the last bar."""
+    spb = cfg.steps_per_bar
+    n_bars = -(-roll.shape[1] // spb)
+    padded = np.zeros((roll.shape[0], n_bars * spb, roll.shape[2]), dtype=roll.dtype)
+    padded[:, : roll.shape[1]] = roll
+    return padded.reshape(roll.shape[0], n_bars, spb, roll.shape[2])
+
+
+def encode(notes: pd.DataFrame, cfg: PianorollConfig = PianorollConfig()) -> np.ndarray:
+    """Notes -> (tracks, bars, steps/bar, pitches) bool roll of the whole piece."""
+    return to_bars(notes_to_roll(notes, cfg), cfg)
+
+
+def decode(roll: np.ndarray, cfg: PianorollConfig = PianorollConfig(), start: float = 0.0) -> pd.DataFrame:
+    """(tracks, bars, steps/bar, pitches) roll -> notes with a ``track`` column."""
+    return roll_to_notes(roll, cfg, start)

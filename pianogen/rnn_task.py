@@ -1,0 +1,199 @@
+"""Training task for the autoregressive RNNs (note-rnn and perf-rnn).
+
+Data: random windows of ``seq_len + 1`` tokens from train-split pieces, each piece chosen
+with probability proportional to its length, augmented by pitch transposition (applied to
+tokens) and time stretch (pieces pre-encoded once per stretch factor, as Magenta does).
+Validation and test use whole pieces, unaugmented, with the RNN state carried across chunks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW
+from pianogen.training import Task, TrainConfig
+
+
+@dataclass
+class AugmentConfig:
+    enabled: bool = True
+    transpose: int = 3  # up to this many semitones up or down, kept inside the piano range
+    stretch: tuple[float, ...] = (0.95, 0.975, 1.0, 1.025, 1.05)  # time scale factors
+
+
+def encode_pieces(notes: pd.DataFrame, codec, time_scale: float = 1.0) -> list[np.ndarray]:
+    """Token arrays (BOS first) of every piece in a notes table, in piece_id order."""
+    return [codec.encode(g, time_scale) for _, g in notes.groupby("piece_id", sort=True)]
+
+
+class WindowSampler:
+    """Random training windows with augmentation; its RNG state is saved for --resume."""
+
+    def __init__(self, notes: pd.DataFrame, codec, seq_len: int, augment: AugmentConfig, seed: int):
+        self.codec, self.seq_len, self.augment = codec, seq_len, augment
+        stretches = augment.stretch if augment.enabled else (1.0,)
+        self.versions = [encode_pieces(notes, codec, s) for s in stretches]
+        self.lengths = np.array([len(p) for p in self.versions[0]])
+        if (self.lengths > seq_len + 1).sum() == 0:
+            raise ValueError(f"no training piece is longer than seq_len + 1 = {seq_len + 1} tokens")
+        w = np.maximum(self.lengths - seq_len - 1, 0).astype(np.float64)
+        self.weights = w / w.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def batch(self, batch_size: int) -> np.ndarray:
+        out = []
+        for _ in range(batch_size):
+            version = self.versions[self.rng.integers(len(self.versions))]
+            piece = version[self.rng.choice(len(self.weights), p=self.weights)]
+            start = int(self.rng.integers(0, len(piece) - self.seq_len))
+            window = piece[start : start + self.seq_len + 1]
+            if self.augment.enabled and self.augment.transpose:
+                lo, hi = self.codec.pitch_range(window)
+                k = int(self.rng.integers(max(-self.augment.transpose, PIANO_LOW - lo), min(self.augment.transpose, PIANO_HIGH - hi) + 1))
+                window = self.codec.transpose(window, k) if k else window
+            out.append(window)
+        return np.stack(out)
+
+
+def sequence_loss(kind: str, outputs, target: torch.Tensor, reduction: str = "mean"):
+    """NLL (nats) of ``target`` under a model's forward outputs; (loss, per-field parts)."""
+    if kind == "note-rnn":
+        parts = [F.cross_entropy(lg.flatten(0, -2).float(), target[..., i].flatten(), reduction=reduction) for i, lg in enumerate(outputs)]
+        return sum(parts), parts
+    return F.cross_entropy(outputs.flatten(0, 1).float(), target.flatten(), reduction=reduction), []
+
+
+def run_model(model, kind: str, tokens: torch.Tensor, state=None):
+    """Forward over tokens[:, :-1] predicting tokens[:, 1:]; returns (outputs, state)."""
+    if kind == "note-rnn":
+        return model(tokens[:, :-1], state, target=tokens[:, 1:])
+    return model(tokens[:, :-1], state)
+
+
+@torch.no_grad()
+def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int = 1024, batch: int = 16) -> tuple[float, int]:
+    """Total NLL (nats) and token count of whole pieces, state carried across chunks.
+
+    Pieces are batched (padded; padded targets ignored) so evaluation stays fast on CPU.
+    """
+    total, count = 0.0, 0
+    order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
+    for b in range(0, len(order), batch):
+        group = [pieces[i] for i in order[b : b + batch]]
+        longest = max(len(p) for p in group)
+        shape = (len(group), longest) + group[0].shape[1:]
+        toks = np.zeros(shape, dtype=np.int64)
+        mask = np.zeros((len(group), longest), dtype=bool)
+        for j, p in enumerate(group):
+            toks[j, : len(p)] = p
+            mask[j, : len(p)] = True
+        toks_t, mask_t = torch.from_numpy(toks).to(device), torch.from_numpy(mask).to(device)
+        state = None
+        for s in range(0, longest - 1, chunk):
+            piece = toks_t[:, s : s + chunk + 1]
+            outputs, state = run_model(model, kind, piece, state)
+            valid = mask_t[:, s + 1 : s + chunk + 1]
+            target = piece[:, 1:]
+            if kind == "note-rnn":
+                nll = sum(F.cross_entropy(lg.float().transpose(1, -1), target[..., i], reduction="none") for i, lg in enumerate(outputs))
+            else:
+                nll = F.cross_entropy(outputs.float().transpose(1, -1), target, reduction="none")
+            total += float(nll[valid].sum())
+            count += int(valid.sum())
+    return total, count
+
+
+class RNNTask(Task):
+    def __init__(self, kind: str, model, codec, notes: pd.DataFrame, pieces: pd.DataFrame, cfg: TrainConfig, augment: AugmentConfig, data_dir: str = ""):
+        self.kind, self.codec, self.cfg, self.augment = kind, codec, cfg, augment
+        self.models = {"model": model}
+        self.data_dir = data_dir
+        split_of = dict(zip(pieces["piece_id"], pieces["split"]))
+        self.seconds = dict(zip(pieces["piece_id"], pieces["duration"]))
+        splits = notes["piece_id"].map(split_of)
+        self.notes = {s: notes[splits == s] for s in ("train", "validation", "test")}
+        for s, df in self.notes.items():
+            if len(df) == 0:
+                raise ValueError(f"{data_dir}: the {s} split has no notes")
+        self.sampler = WindowSampler(self.notes["train"], codec, cfg.seq_len, augment, cfg.seed)
+        self.eval_pieces = {s: encode_pieces(self.notes[s], codec) for s in ("train", "validation", "test")}
+
+    def optimizers(self, cfg):
+        m = self.models["model"]
+        return {"model": torch.optim.AdamW(m.parameters(), lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay)}
+
+    def train_step(self, trainer, step):
+        tokens = torch.from_numpy(self.sampler.batch(trainer.cfg.batch_size)).to(trainer.device)
+        with trainer.autocast():
+            outputs, _ = run_model(trainer.wrapped["model"], self.kind, tokens)
+        loss, parts = sequence_loss(self.kind, outputs, tokens[:, 1:])
+        trainer.backward(loss, "model")
+        metrics = {"loss": float(loss.detach())}
+        if parts:
+            metrics.update({f"nll_{n}": float(p.detach()) for n, p in zip(("step", "pitch", "duration", "velocity"), parts)})
+        return metrics
+
+    def evaluate(self, trainer):
+        total, count = sequence_nll(self.models["model"], self.kind, self.eval_pieces["validation"], trainer.device)
+        return {"val_loss": total / count}
+
+    def split_seconds(self, split: str) -> float:
+        return float(sum(self.seconds[p] for p in self.notes[split]["piece_id"].unique()))
+
+    def final_metrics(self, trainer) -> dict[str, Any]:
+        from pianogen.baselines import baseline_report
+
+        out: dict[str, Any] = {}
+        for split in ("validation", "test"):
+            total, count = sequence_nll(self.models["model"], self.kind, self.eval_pieces[split], trainer.device)
+            secs = self.split_seconds(split)
+            out[split] = {"nll_per_token": total / count, "nll_per_second": total / secs, "tokens": count, "seconds": round(secs, 2)}
+        vocab = self.codec.config.vocab_sizes if self.kind == "note-rnn" else self.codec.config.vocab_size
+        out["baselines"] = baseline_report(self.eval_pieces["train"], self.eval_pieces["validation"], self.eval_pieces["test"], vocab, self.split_seconds("test"))
+        return out
+
+    def payload(self):
+        from pianogen.models import config_dict
+
+        return {"kind": self.kind, "model_config": config_dict(self.models["model"]), "representation": self.codec.to_dict(), "augment": asdict(self.augment)}
+
+    def summary(self):
+        return {
+            "dir": str(self.data_dir),
+            **{f"{s}_pieces": int(df["piece_id"].nunique()) for s, df in self.notes.items()},
+            **{f"{s}_notes": int(len(df)) for s, df in self.notes.items()},
+            **{f"{s}_tokens": int(sum(len(p) - 1 for p in self.eval_pieces[s])) for s in self.notes},
+        }
+
+    def tokens_per_step(self, cfg):
+        return cfg.batch_size * cfg.seq_len
+
+    def rng_state(self):
+        return self.sampler.rng.bit_generator.state
+
+    def set_rng_state(self, state):
+        self.sampler.rng.bit_generator.state = state
+
+
+def make_rnn_task(kind: str, data_dir: str, cfg: TrainConfig, model_overrides: dict | None = None, augment: AugmentConfig | None = None) -> RNNTask:
+    """Build the model, codec and data for ``kind`` from a prepared folder."""
+    from pianogen.data import load_notes, load_pieces
+    from pianogen.models import build_model
+
+    if kind not in CODEC_FOR_MODEL:
+        raise ValueError(f"unknown RNN model {kind!r}; choose from {sorted(CODEC_FOR_MODEL)}")
+    codec = CODEC_FOR_MODEL[kind]()
+    model_cfg = dict(model_overrides or {})
+    if kind == "note-rnn":
+        model_cfg.setdefault("vocab_sizes", codec.config.vocab_sizes)
+    else:
+        model_cfg.setdefault("vocab_size", codec.config.vocab_size)
+    torch.manual_seed(cfg.seed)  # same initial weights for the same seed
+    model = build_model(kind, model_cfg)
+    return RNNTask(kind, model, codec, load_notes(data_dir), load_pieces(data_dir), cfg, augment or AugmentConfig(), data_dir)

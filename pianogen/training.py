@@ -1,0 +1,351 @@
+"""One training loop for every model (note-rnn, perf-rnn, MuseGAN).
+
+The loop owns what all models share: devices (CUDA with bf16 autocast, else CPU),
+torchrun + DistributedDataParallel, seeds, step and time budgets, gradient clipping,
+evaluation, the best checkpoint by validation loss, resumable state, NaN/inf detection,
+a progress bar and the run's JSON log. A :class:`Task` supplies the rest: models,
+optimizers, one training step, evaluation and final metrics.
+
+Outputs for ``--out checkpoints/NAME``: ``NAME.pt`` (best weights, loads with
+``weights_only=True``), ``NAME.json`` (config, data, losses per evaluation, final metrics,
+wall time, parameters) and ``NAME.state.pt`` (everything ``--resume`` needs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+
+from pianogen import checkpoints
+from pianogen.io import write_json
+
+
+@dataclass
+class TrainConfig:
+    """Loop settings shared by every model (YAML/JSON loadable, CLI-overridable)."""
+
+    max_steps: int = 2000
+    max_minutes: float = 0.0  # 0 = no time limit
+    batch_size: int = 32
+    seq_len: int = 256  # tokens per training window (RNNs)
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.99)
+    grad_clip: float = 1.0  # max global grad norm; 0 = off
+    warmup_steps: int = 50
+    min_lr_ratio: float = 0.1  # cosine decay to lr * this at max_steps
+    eval_every: int = 200
+    log_every: int = 10
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    bf16: bool = True  # autocast to bfloat16 on CUDA (ignored on CPU)
+    threads: int = 0  # CPU threads; 0 = all cores
+    progress: bool = True
+
+
+def load_config(cls, path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None):
+    """A config dataclass from YAML/JSON (optional) then ``overrides`` (e.g. CLI flags)."""
+    values: dict[str, Any] = {}
+    if path:
+        text = Path(path).read_text(encoding="utf-8")
+        if str(path).endswith((".yaml", ".yml")):
+            import yaml
+
+            values = yaml.safe_load(text) or {}
+        else:
+            values = json.loads(text)
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    names = {f.name: f for f in fields(cls)}
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
+    return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the last good checkpoint is kept."""
+
+
+class Task:
+    """What a model brings to the loop. Subclasses set ``kind`` and ``models``."""
+
+    kind: str
+    models: dict[str, nn.Module]
+
+    def optimizers(self, cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def train_step(self, trainer: "Trainer", step: int) -> dict[str, float]:
+        """One optimization step; returns metrics (the first is shown as the loss)."""
+        raise NotImplementedError
+
+    def evaluate(self, trainer: "Trainer") -> dict[str, float]:
+        """Validation metrics; ``val_loss`` (lower is better) selects the best checkpoint."""
+        raise NotImplementedError
+
+    def final_metrics(self, trainer: "Trainer") -> dict[str, Any]:
+        """Metrics of the best model (e.g. test NLL), written to NAME.json."""
+        return {}
+
+    def on_evaluate(self, trainer: "Trainer", step: int) -> None:
+        """Hook after each evaluation (e.g. save sample images)."""
+
+    def payload(self) -> dict[str, Any]:
+        """Checkpoint fields besides the weights: kind, model_config, representation..."""
+        raise NotImplementedError
+
+    def checkpoint_module(self) -> nn.Module:
+        """The module whose weights go into NAME.pt (default: the only model)."""
+        (m,) = self.models.values()
+        return m
+
+    def summary(self) -> dict[str, Any]:
+        """Data summary for NAME.json."""
+        return {}
+
+    def tokens_per_step(self, cfg: TrainConfig) -> int:
+        return cfg.batch_size * cfg.seq_len
+
+    def rng_state(self) -> dict:
+        return {}
+
+    def set_rng_state(self, state: dict) -> None:
+        pass
+
+
+def _pick_device(name: str, local_rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        name = f"cuda:{local_rank}"
+    return torch.device(name)
+
+
+class Trainer:
+    """Runs a :class:`Task` under a :class:`TrainConfig`, writing to ``out`` (a path stem)."""
+
+    def __init__(self, task: Task, cfg: TrainConfig, out: str | os.PathLike, resume: bool = False, force: bool = False, extra_config: dict | None = None):
+        self.task, self.cfg = task, cfg
+        self.out = Path(out).with_suffix("") if str(out).endswith(".pt") else Path(out)
+        self.ckpt_path = self.out.with_name(self.out.name + ".pt")
+        self.json_path = self.out.with_name(self.out.name + ".json")
+        self.state_path = self.out.with_name(self.out.name + ".state.pt")
+        self.extra_config = extra_config or {}
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        self.device = _pick_device(cfg.device, self.local_rank)
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        self.autocast_dtype = torch.bfloat16 if (cfg.bf16 and self.device.type == "cuda") else None
+        self.resume = resume
+        if not resume and not force and self.is_main:
+            for p in (self.ckpt_path, self.json_path):
+                if p.exists():
+                    from pianogen.io import OutputExistsError
+
+                    raise OutputExistsError(f"{p}: already exists (pass --force to overwrite, or --resume to continue)")
+        self._seed(cfg.seed + self.rank)
+        for m in task.models.values():
+            m.to(self.device)
+        self.optimizers = task.optimizers(cfg)
+        # DDP wrappers: tasks call self.wrapped[name](...) so gradients sync across ranks.
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.wrapped = {k: DDP(m, device_ids=ids) for k, m in task.models.items()}
+        else:
+            self.wrapped = dict(task.models)
+        self.step = 0
+        self.best = math.inf
+        self.history: list[dict] = []
+        self.elapsed = 0.0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def _seed(self, seed: int) -> None:
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+
+    def autocast(self):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.autocast_dtype)
+
+    def lr_at(self, step: int) -> float:
+        c = self.cfg
+        if step < c.warmup_steps:
+            return c.lr * (step + 1) / c.warmup_steps
+        progress = min(1.0, (step - c.warmup_steps) / max(1, c.max_steps - c.warmup_steps))
+        return c.lr * (c.min_lr_ratio + (1 - c.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    def backward(self, loss: torch.Tensor, optimizer: str, lr_scale: float = 1.0) -> float:
+        """Backward, clip, step ``optimizer`` at the scheduled learning rate; returns the grad norm."""
+        if not torch.isfinite(loss.detach()):
+            raise TrainingDiverged(f"step {self.step}: {optimizer} loss is {float(loss)}; stopped, the last good checkpoint {self.ckpt_path} is kept")
+        opt = self.optimizers[optimizer]
+        for g in opt.param_groups:
+            g["lr"] = self.lr_at(self.step) * lr_scale
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        params = [p for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        norm = torch.nn.utils.clip_grad_norm_(params, self.cfg.grad_clip) if self.cfg.grad_clip > 0 else torch.tensor(0.0)
+        if not torch.isfinite(norm):
+            raise TrainingDiverged(f"step {self.step}: {optimizer} gradient norm is {float(norm)}; stopped, the last good checkpoint {self.ckpt_path} is kept")
+        opt.step()
+        return float(norm)
+
+    # --- state ------------------------------------------------------------------------
+
+    def save_best(self, val: dict) -> None:
+        payload = {**self.task.payload(), "state_dict": self.task.checkpoint_module().state_dict(), "meta": {"step": self.step, **{k: float(v) for k, v in val.items()}}}
+        checkpoints.save(self.ckpt_path, payload)
+
+    def save_state(self) -> None:
+        state = {
+            "format": "pianogen-train-state",
+            "step": self.step,
+            "best": self.best,
+            "elapsed": self.elapsed + (time.perf_counter() - self._t0),
+            "history": json.dumps(self.history),
+            "models": {k: m.state_dict() for k, m in self.task.models.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "task_rng": json.dumps(self.task.rng_state()),
+        }
+        from pianogen.io import atomic_path
+
+        with atomic_path(self.state_path) as tmp:
+            torch.save(state, tmp)
+
+    def load_state(self) -> None:
+        if not self.state_path.is_file():
+            raise FileNotFoundError(f"{self.state_path}: nothing to resume (no training state)")
+        st = torch.load(self.state_path, map_location=self.device, weights_only=True)
+        for k, m in self.task.models.items():
+            m.load_state_dict(st["models"][k])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(st["optimizers"][k])
+        torch.set_rng_state(st["torch_rng"].cpu())
+        if st["cuda_rng"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([s.cpu() for s in st["cuda_rng"]])
+        self.task.set_rng_state(json.loads(st["task_rng"]))
+        self.step, self.best, self.elapsed = int(st["step"]), float(st["best"]), float(st["elapsed"])
+        self.history = json.loads(st["history"])
+
+    # --- loop -------------------------------------------------------------------------
+
+    def _evaluate(self, train_metrics: dict) -> None:
+        for m in self.task.models.values():
+            m.eval()
+        val = self.task.evaluate(self)
+        for m in self.task.models.values():
+            m.train()
+        wall = self.elapsed + time.perf_counter() - self._t0
+        self.history.append({"step": self.step, "seconds": round(wall, 2), **{k: round(float(v), 5) for k, v in {**train_metrics, **val}.items()}})
+        if self.is_main:
+            if val["val_loss"] < self.best:
+                self.best = float(val["val_loss"])
+                self.save_best(val)
+            self.task.on_evaluate(self, self.step)
+            self.save_state()
+
+    def fit(self) -> dict[str, Any]:
+        from tqdm import tqdm
+
+        cfg = self.cfg
+        self._t0 = time.perf_counter()
+        if self.resume:
+            self.load_state()
+        for m in self.task.models.values():
+            m.train()
+        deadline = self._t0 + cfg.max_minutes * 60 - self.elapsed if cfg.max_minutes > 0 else math.inf
+        bar = tqdm(total=cfg.max_steps, initial=self.step, desc=self.task.kind, unit="step", disable=not (cfg.progress and self.is_main), file=sys.stderr, dynamic_ncols=True)
+        tokens = self.task.tokens_per_step(cfg) * self.world
+        running: dict[str, float] = {}
+        stopped = "max_steps"
+        t_rate = time.perf_counter()
+        steps_rate = 0
+        try:
+            while self.step < cfg.max_steps:
+                if time.perf_counter() > deadline:
+                    stopped = "max_minutes"
+                    break
+                metrics = self.task.train_step(self, self.step)
+                for k, v in metrics.items():
+                    running[k] = 0.9 * running.get(k, v) + 0.1 * v
+                self.step += 1
+                steps_rate += 1
+                bar.update()
+                if self.step % cfg.log_every == 0:
+                    dt = time.perf_counter() - t_rate
+                    first = next(iter(running))
+                    bar.set_postfix({first: f"{running[first]:.3f}", "tok/s": f"{tokens * steps_rate / dt:,.0f}"})
+                    t_rate, steps_rate = time.perf_counter(), 0
+                if self.step % cfg.eval_every == 0 or self.step == cfg.max_steps:
+                    self._evaluate(dict(running))
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+            if self.is_main:
+                self.save_state()
+                print(f"\ninterrupted at step {self.step}; state saved to {self.state_path} (--resume continues)", file=sys.stderr)
+            raise
+        finally:
+            bar.close()
+        if not self.history or self.history[-1]["step"] != self.step:
+            self._evaluate(dict(running))
+        return self.finish(stopped)
+
+    def finish(self, stopped: str) -> dict[str, Any]:
+        from pianogen.models import n_params
+
+        wall = self.elapsed + time.perf_counter() - self._t0
+        report: dict[str, Any] = {}
+        if self.is_main:
+            # Final metrics are those of the best checkpoint, not of the last step.
+            ckpt = checkpoints.load(self.ckpt_path, map_location=self.device)
+            self.task.checkpoint_module().load_state_dict(ckpt["state_dict"])
+            for m in self.task.models.values():
+                m.eval()
+            final = self.task.final_metrics(self)
+            report = {
+                "kind": self.task.kind,
+                "config": {"train": asdict(self.cfg), **self.extra_config, **{k: v for k, v in self.task.payload().items() if k != "kind"}},
+                "data": self.task.summary(),
+                "steps": self.step,
+                "stopped": stopped,
+                "world_size": self.world,
+                "device": str(self.device),
+                "bf16": self.autocast_dtype is not None,
+                "wall_seconds": round(wall, 1),
+                "parameters": {k: n_params(m) for k, m in self.task.models.items()},
+                "best_val_loss": self.best,
+                "evals": self.history,
+                "final": final,
+                "checkpoint": str(self.ckpt_path),
+            }
+            write_json(self.json_path, report)
+        if self.world > 1:
+            dist.barrier()
+        return report

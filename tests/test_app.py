@@ -1,0 +1,146 @@
+"""The Gradio app, launched on a free loopback port and driven by gradio_client and Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import mido
+import pytest
+
+from conftest import MIDI_FILES, ROOT
+from pianogen.audio import wav_rms
+
+pytestmark = pytest.mark.slow
+SCREENSHOT = ROOT / "docs" / "screenshot-app.png"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"app exited: {proc.stdout.read()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("app did not start in 120 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
+
+
+def rnn_label(client, kind: str) -> str:
+    info = client.view_api(return_format="dict", print_info=False)
+    params = info["named_endpoints"]["/generate_rnn"]["parameters"]
+    choices = params[0]["type"]["enum"]
+    return next(c for c in choices if f"({kind}," in c)
+
+
+def check_outputs(out, min_seconds: float):
+    audio, image, midi, params, status = out
+    assert Path(audio).read_bytes()[:4] == b"RIFF" and wav_rms(audio) > 0.01
+    assert Path(image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    m = mido.MidiFile(midi)
+    assert m.length > min_seconds and any(msg.type == "note_on" for t in m.tracks for msg in t)
+    assert "notes" in status and params["audio_engine"] == "fluidsynth"
+    return params
+
+
+@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
+def test_rnn_from_note_names(client, kind):
+    label = rnn_label(client, kind)
+    out = client.predict(label, "Note names", "C4 E4 G4 C5", None, None, 5, 1.0, 0.95, 10, 7, api_name="/generate_rnn")
+    params = check_outputs(out, 9)
+    assert params["seed"] == 7 and params["seconds"] == 10 and params["seconds_taken"] < 10
+
+
+def test_rnn_from_uploaded_midi(client):
+    from gradio_client import handle_file
+
+    out = client.predict(rnn_label(client, "perf-rnn"), "Upload a MIDI file", "", handle_file(str(MIDI_FILES[2])), None, 4, 1.0, 0.95, 8, 1, api_name="/generate_rnn")
+    params = check_outputs(out, 10)
+    assert params["seed_notes"] == MIDI_FILES[2].name
+
+
+def test_musegan(client):
+    info = client.view_api(return_format="dict", print_info=False)
+    label = info["named_endpoints"]["/generate_gan"]["parameters"][0]["type"]["enum"][0]
+    out = client.predict(label, 3, 4, 0.5, 4, ["melody", "inner", "bass"], api_name="/generate_gan")
+    check_outputs(out, 6)
+    tracks = [t.name for t in mido.MidiFile(out[2]).tracks if t.name]
+    assert tracks == ["melody", "inner", "bass"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (("Note names", "C4 H4", None, None), "unknown note name 'H4'"),
+    (("Note names", "   ", None, None), "empty seed"),
+])
+def test_bad_input_is_a_message_and_the_app_stays_up(client, args, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(rnn_label(client, "perf-rnn"), *args, 5, 1.0, 0.95, 5, 0, api_name="/generate_rnn")
+    out = client.predict(rnn_label(client, "perf-rnn"), "Note names", "A3 C4", None, None, 5, 1.0, 0.95, 3, 0, api_name="/generate_rnn")
+    check_outputs(out, 2)
+
+
+def test_corrupt_midi_upload(client, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(MIDI_FILES[0].read_bytes()[:200])
+    with pytest.raises(AppError, match="broken.mid: corrupt MIDI"):
+        client.predict(rnn_label(client, "perf-rnn"), "Upload a MIDI file", "", handle_file(str(bad)), None, 5, 1.0, 0.95, 5, 0, api_name="/generate_rnn")
+
+
+def test_browser_click_generate(app_url, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
+        page = browser.new_page(viewport={"width": 1280, "height": 1100})
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url, wait_until="networkidle")
+        page.click("#generate-rnn")
+        page.wait_for_selector("#rnn-audio audio", timeout=60_000, state="attached")
+        page.wait_for_timeout(1000)
+        shot = tmp_path / "app.png"
+        page.screenshot(path=str(shot), full_page=True)
+        browser.close()
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+    assert not errors, errors
+    if os.environ.get("PIANOGEN_UPDATE_SCREENSHOTS") == "1":  # refresh the README's picture
+        SCREENSHOT.write_bytes(shot.read_bytes())

@@ -1,0 +1,212 @@
+"""note-rnn and perf-rnn: models, the shared training loop, checkpoints and sampling."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import MIDI_FILES, ROOT
+from pianogen.checkpoints import CheckpointError, load, load_model
+from pianogen.models import build_model
+from pianogen.rnn_task import AugmentConfig, make_rnn_task, run_model, sequence_loss
+from pianogen.sampling import parse_note_names, sample
+from pianogen.training import TrainConfig, Trainer, TrainingDiverged
+
+TINY = {"note-rnn": {"layers": 1, "hidden": 64, "embed": 16, "dropout": 0.0}, "perf-rnn": {"layers": 1, "hidden": 64, "embed": 32, "dropout": 0.0}}
+
+
+def tiny_cfg(**kw) -> TrainConfig:
+    base = dict(max_steps=40, batch_size=8, seq_len=64, lr=3e-3, eval_every=20, warmup_steps=5, progress=False, threads=2)
+    return TrainConfig(**{**base, **kw})
+
+
+def train(kind, prepared, out, cfg=None, augment=None, resume=False, model=None):
+    cfg = cfg or tiny_cfg()
+    task = make_rnn_task(kind, str(prepared), cfg, model or TINY[kind], augment or AugmentConfig())
+    return Trainer(task, cfg, out, resume=resume, force=not resume).fit()
+
+
+@pytest.fixture(scope="session")
+def trained(prepared, tmp_path_factory):
+    """A briefly trained tiny checkpoint of each kind."""
+    out = tmp_path_factory.mktemp("ckpt")
+    for kind in TINY:
+        train(kind, prepared, out / kind)
+    return {kind: out / f"{kind}.pt" for kind in TINY}
+
+
+@pytest.mark.parametrize("cfg", [{}, {"cell": "gru", "layers": 3, "hidden": 32, "embed": 8}, {"layers": 1, "hidden": 16, "dropout": 0.0}])
+def test_note_rnn_shapes(cfg):
+    m = build_model("note-rnn", {"vocab_sizes": (125, 128, 124, 32), **cfg})
+    x = torch.randint(0, 30, (3, 17, 4))
+    logits, state = m(x[:, :-1], target=x[:, 1:])
+    assert [lg.shape for lg in logits] == [(3, 16, 125), (3, 16, 128), (3, 16, 124), (3, 16, 32)]
+    h, state = m(x[:, :1], state)
+    assert h.shape == (3, 1, m.config.hidden)
+
+
+@pytest.mark.parametrize("cfg", [{}, {"layers": 1, "hidden": 32, "embed": 16}])
+def test_perf_rnn_shapes(cfg):
+    m = build_model("perf-rnn", cfg)
+    if not cfg:
+        assert (m.config.layers, m.config.hidden) == (3, 512)  # Performance RNN's size
+    logits, (h, c) = m(torch.randint(0, 388, (2, 9)))
+    assert logits.shape == (2, 9, 388) and h.shape == (m.config.layers, 2, m.config.hidden)
+
+
+@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
+def test_overfit_one_batch(kind, prepared):
+    from pianogen.rnn_task import WindowSampler
+    from pianogen.data import load_notes
+    from pianogen.representations.codecs import CODEC_FOR_MODEL
+
+    torch.manual_seed(0)
+    codec = CODEC_FOR_MODEL[kind]()
+    batch = torch.from_numpy(WindowSampler(load_notes(prepared, "train"), codec, 32, AugmentConfig(enabled=False), 0).batch(2))
+    vocab = {"vocab_sizes": codec.config.vocab_sizes} if kind == "note-rnn" else {}
+    model = build_model(kind, {**TINY[kind], "hidden": 128, **vocab})
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    first = None
+    for _ in range(300):
+        loss, _ = sequence_loss(kind, run_model(model, kind, batch)[0], batch[:, 1:])
+        first = first if first is not None else float(loss)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert float(loss) < 0.05 * first and float(loss) < 0.3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
+def test_short_training_beats_unigram(kind, prepared, tmp_path):
+    report = train(kind, prepared, tmp_path / kind, tiny_cfg(max_steps=150, eval_every=50, lr=5e-3))
+    test, base = report["final"]["test"], report["final"]["baselines"]
+    assert test["nll_per_token"] < base["unigram"]["nll_per_token"]
+    assert report["evals"][-1]["val_loss"] < report["evals"][0]["val_loss"]
+    # NAME.json contract
+    saved = json.loads((tmp_path / f"{kind}.json").read_text())
+    for key in ("config", "data", "evals", "final", "wall_seconds", "parameters"):
+        assert key in saved
+    assert saved["data"]["test_pieces"] == 3 and saved["parameters"]["model"] > 0
+
+
+def test_checkpoint_loads_weights_only(trained):
+    for kind, path in trained.items():
+        raw = torch.load(path, weights_only=True)
+        assert raw["kind"] == kind and raw["format"] == "pianogen-checkpoint"
+        model, ckpt = load_model(path)
+        assert not model.training and ckpt["representation"]["name"] in ("note-tuples", "performance")
+
+
+def test_resume_matches_uninterrupted(prepared, tmp_path, monkeypatch):
+    cfg = tiny_cfg(max_steps=16, eval_every=4)
+    full = train("perf-rnn", prepared, tmp_path / "full", cfg)
+    import pianogen.rnn_task as rt
+
+    real = rt.RNNTask.train_step
+
+    def die_at_10(self, trainer, step):
+        if step == 10:
+            raise KeyboardInterrupt
+        return real(self, trainer, step)
+
+    monkeypatch.setattr(rt.RNNTask, "train_step", die_at_10)
+    with pytest.raises(KeyboardInterrupt):
+        train("perf-rnn", prepared, tmp_path / "cut", cfg)
+    monkeypatch.setattr(rt.RNNTask, "train_step", real)
+    resumed = train("perf-rnn", prepared, tmp_path / "cut", cfg, resume=True)
+    a, b = load(tmp_path / "full.pt")["state_dict"], load(tmp_path / "cut.pt")["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+    assert resumed["final"]["test"]["nll_per_token"] == pytest.approx(full["final"]["test"]["nll_per_token"], rel=1e-4)
+
+
+def test_nan_loss_stops_and_keeps_checkpoint(prepared, tmp_path, monkeypatch):
+    import pianogen.rnn_task as rt
+
+    real = rt.sequence_loss
+    calls = []
+
+    def poisoned(*a, **k):
+        loss, parts = real(*a, **k)
+        calls.append(1)
+        return (loss * float("nan"), parts) if len(calls) > 12 else (loss, parts)
+
+    monkeypatch.setattr(rt, "sequence_loss", poisoned)
+    with pytest.raises(TrainingDiverged, match="nan"):
+        train("perf-rnn", prepared, tmp_path / "x", tiny_cfg(max_steps=30, eval_every=5))
+    assert load(tmp_path / "x.pt")["meta"]["step"] in (5, 10)  # the last good checkpoint stays
+
+
+def test_not_a_checkpoint(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"definitely not torch")
+    with pytest.raises(CheckpointError, match="bad.pt: not a pianogen checkpoint"):
+        load_model(bad)
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="other.pt: not a pianogen checkpoint"):
+        load_model(tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        sample(tmp_path / "missing.pt")
+    proc = subprocess.run([sys.executable, "scripts/sample.py", "--checkpoint", str(bad), "--out", str(tmp_path / "o.mid")], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 1 and "not a pianogen checkpoint" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_note_names():
+    notes = parse_note_names("C4 E4+G4 _ Bb3, F#5")
+    assert notes["pitch"].tolist() == [60, 64, 67, 58, 78]
+    assert notes["start"].tolist() == [0.0, 0.5, 0.5, 1.5, 2.0]
+    for bad, msg in [("H4", "unknown note name 'H4'"), ("", "empty seed"), ("C9", "outside the piano")]:
+        with pytest.raises(ValueError, match=msg):
+            parse_note_names(bad)
+
+
+@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
+def test_sampling_properties(kind, trained, tmp_path):
+    from pianogen.data import write_midi
+
+    seed = "C4 E4 G4 C5"
+    out = sample(trained[kind], seed_notes=seed, seconds=12, temperature=1.0, top_p=0.95, seed=3)
+    seed_notes = out[out["is_seed"]]
+    assert seed_notes[["pitch", "start", "end"]].values.tolist() == parse_note_names(seed)[["pitch", "start", "end"]].values.tolist()
+    cont = out[~out["is_seed"]]
+    assert len(cont) > 0 and cont["start"].min() >= seed_notes["start"].max() - 1e-9
+    seed_end = seed_notes["end"].max()
+    assert abs((out["end"].max() - seed_end) - 12) <= 1.2  # seconds within 10%
+    assert out["pitch"].between(21, 108).all()
+    assert out.equals(sample(trained[kind], seed_notes=seed, seconds=12, temperature=1.0, top_p=0.95, seed=3))
+    assert not out.equals(sample(trained[kind], seed_notes=seed, seconds=12, temperature=1.0, top_p=0.95, seed=4))
+    path = write_midi(out, tmp_path / "s.mid")
+    mid = mido.MidiFile(path)
+    ons = [m for t in mid.tracks for m in t if m.type == "note_on" and m.velocity > 0]
+    programs = [m.program for t in mid.tracks for m in t if m.type == "program_change"]
+    assert len(ons) == len(out) and programs == [0]
+
+
+@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
+def test_sampling_batched_and_from_midi(kind, trained):
+    batch = sample(trained[kind], seed_notes=str(MIDI_FILES[0]), seed_seconds=3, seconds=6, n=3, seed=0, top_k=20)
+    assert sorted(batch["sample"].unique()) == [0, 1, 2]
+    for _, g in batch.groupby("sample"):
+        seed = g[g["is_seed"]]
+        assert seed["start"].max() < 3 and len(seed) > 0
+        assert abs(g["end"].max() - seed["end"].max() - 6) <= 0.6
+    greedy = sample(trained[kind], seconds=4, temperature=0)
+    assert len(greedy) > 0 and not greedy["is_seed"].any()
+
+
+def test_sample_script(trained, tmp_path):
+    out = tmp_path / "x.mid"
+    cmd = [sys.executable, "scripts/sample.py", "--checkpoint", str(trained["perf-rnn"]), "--seed-notes", "C4 E4 G4", "--seconds", "5", "--out", str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert mido.MidiFile(out).length > 4 and json.loads(out.with_suffix(".json").read_text())["parameters"]["seconds"] == 5
+    again = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "--force" in again.stderr
