@@ -21,6 +21,10 @@ def _draw(ax, notes: pd.DataFrame, track_names: tuple[str, ...] | None) -> None:
     from matplotlib.patches import Patch
 
     handles = []
+    if len(notes) == 0:
+        ax.text(0.5, 0.5, "silence (no notes)", ha="center", va="center", transform=ax.transAxes, color="0.4")
+        ax.set_xlabel("time (s)")
+        return
     groups = [(None, notes)]
     if "track" in notes and track_names:
         groups = [(track_names[int(t)], g) for t, g in notes.groupby("track")]
@@ -82,8 +86,10 @@ def save_roll_grid(rolls: np.ndarray, cfg, path: str | os.PathLike, title: str |
     fig, axes = plt.subplots(n, 1, figsize=(10, 2.2 * n), dpi=80, squeeze=False)
     for ax, roll in zip(axes[:, 0], rolls):
         _draw(ax, roll_to_notes(roll, cfg), cfg.tracks)
-        for b in range(1, cfg.n_bars):
+        bars = roll.shape[1]
+        for b in range(1, bars):
             ax.axvline(b * cfg.bar_seconds, color="k", alpha=0.3, linewidth=0.8)
+        ax.set_xlim(0, bars * cfg.bar_seconds)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -205,8 +205,7 @@ class RNNSampler:
             done_at = torch.where((done_at < 0) & (time >= limit), i + 1, done_at)
             if (done_at >= 0).all():
                 break
-            out, state = self.model(tok[:, None], state)
-            logits = out[:, -1]
+            logits, state = self.model.step(tok, state)
         length = torch.where(done_at >= 0, done_at, i + 1)
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
 
@@ -231,25 +230,29 @@ class RNNSampler:
             done_at = torch.where((done_at < 0) & (onset >= seconds), i + 1, done_at)
             if (done_at >= 0).all():
                 break
-            h, state = self.model(note[:, None, :], state)
-            h = h[:, -1]
+            h, state = self.model.step(note, state)
         length = torch.where(done_at >= 0, done_at, i + 1)
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
 
 
 @functools.lru_cache(maxsize=8)
-def _cached(path: str, mtime: float, device: str) -> RNNSampler:
-    return RNNSampler(path, device)
+def _cached(cls, path: str, mtime: float, device: str):
+    return cls(path, device)
 
 
-def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> RNNSampler:
-    """A sampler for ``checkpoint``, cached while the file is unchanged."""
-    p = Path(checkpoint)
+def _load(cls, checkpoint: str | os.PathLike, device: str):
+    """``cls(checkpoint)``, cached while the file is unchanged (path and mtime)."""
     from pianogen.checkpoints import CheckpointError
 
+    p = Path(checkpoint)
     if not p.is_file():
         raise CheckpointError(f"{p}: no such checkpoint file")
-    return _cached(str(p.resolve()), p.stat().st_mtime, device)
+    return _cached(cls, str(p.resolve()), p.stat().st_mtime, device)
+
+
+def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> "RNNSampler":
+    """A sampler for an RNN checkpoint, loaded once and cached."""
+    return _load(RNNSampler, checkpoint, device)
 
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
@@ -350,18 +353,9 @@ def interpolate(z_a: dict[str, torch.Tensor], z_b: dict[str, torch.Tensor], alph
     return {k: _slerp(z_a[k], z_b[k], float(alpha)) for k in z_a}
 
 
-@functools.lru_cache(maxsize=4)
-def _cached_gan(path: str, mtime: float, device: str) -> GANSampler:
-    return GANSampler(path, device)
-
-
 def load_gan(checkpoint: str | os.PathLike, device: str = "cpu") -> GANSampler:
-    p = Path(checkpoint)
-    from pianogen.checkpoints import CheckpointError
-
-    if not p.is_file():
-        raise CheckpointError(f"{p}: no such checkpoint file")
-    return _cached_gan(str(p.resolve()), p.stat().st_mtime, device)
+    """A sampler for a MuseGAN checkpoint, loaded once and cached."""
+    return _load(GANSampler, checkpoint, device)
 
 
 def sample_gan(checkpoint, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int = 4,

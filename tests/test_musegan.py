@@ -27,7 +27,7 @@ def test_shapes(cfg):
     assert z["temporal_private"].shape == (3, cfg.n_tracks, cfg.z_dim, cfg.n_bars)
     x = g(z)
     assert x.shape == (3, cfg.n_tracks, cfg.n_bars, cfg.steps_per_bar, cfg.n_pitches)
-    assert float(x.min()) >= 0 and float(x.max()) <= 1
+    assert float(x.detach().min()) >= 0 and float(x.detach().max()) <= 1
     assert d(x).shape == (3,)
     longer = g(m.sample_latent(2, bars=cfg.n_bars + 3))
     assert longer.shape[2] == cfg.n_bars + 3  # more bars from a longer temporal latent
@@ -69,9 +69,10 @@ def test_sampling_midi_and_determinism(tiny_ckpt, tmp_path):
     a = sample_gan(tiny_ckpt, seed=5, n=2, bars=4, threshold=0.5)
     b = sample_gan(tiny_ckpt, seed=5, n=2, bars=4, threshold=0.5)
     assert a.rolls.shape == (2, 3, 4, 32, 88) and np.array_equal(a.rolls, b.rolls)
-    assert not np.array_equal(a.rolls, sample_gan(tiny_ckpt, seed=6, n=2).rolls)
     bern = sample_gan(tiny_ckpt, seed=5, bernoulli=True)
     assert np.array_equal(bern.rolls, sample_gan(tiny_ckpt, seed=5, bernoulli=True).rolls)
+    # A barely trained generator may threshold to silence for every seed; its Bernoulli draws differ.
+    assert not np.array_equal(bern.rolls, sample_gan(tiny_ckpt, seed=6, bernoulli=True).rolls)
     multi, merged = a.write_midi(tmp_path / "m.mid", tmp_path / "one.mid")
     mm = mido.MidiFile(multi)
     names = [t.name for t in mm.tracks if any(m.type == "note_on" for m in t) or t.name]

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
+
+from pianogen.models.rnn_step import rnn_step
 
 
 @dataclass
@@ -62,6 +63,11 @@ class NoteRNN(nn.Module):
         if target is None:
             return h, state
         return [self.field_logits(h, i, target) for i in range(4)], state
+
+    def step(self, prev: torch.Tensor, state=None):
+        """One previous note per row, (B, 4) -> hidden (B, H), new state (for sampling)."""
+        x = torch.cat([emb(prev[:, i]) for i, emb in enumerate(self.inputs)], dim=-1)
+        return rnn_step(self.rnn, x, state)
 
     def field_logits(self, h: torch.Tensor, i: int, given: torch.Tensor) -> torch.Tensor:
         """Logits of field ``i`` from hidden ``h`` (..., H) and fields 0..i-1 in ``given`` (..., >=i)."""

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from pianogen.models.rnn_step import rnn_step
+
 
 @dataclass
 class PerfRNNConfig:
@@ -37,3 +39,8 @@ class PerfRNN(nn.Module):
         """events: (B, T) previous events -> logits (B, T, vocab) of the next ones, new state."""
         h, state = self.rnn(self.embed(events), state)
         return self.head(self.drop(h)), state
+
+    def step(self, events: torch.Tensor, state=None):
+        """One event per row, (B,) -> next-event logits (B, vocab), new state (for sampling)."""
+        h, state = rnn_step(self.rnn, self.embed(events), state)
+        return self.head(h), state

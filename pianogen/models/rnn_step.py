@@ -1,0 +1,42 @@
+"""One time step of an ``nn.LSTM`` / ``nn.GRU``, written out with its own weights.
+
+For a single step on CPU, calling ``nn.LSTM`` costs ~2.3 ms (argument checks, weight
+flattening, the sequence machinery); the same cell math with ``addmm`` takes ~0.25 ms
+(measured with a 2x256 LSTM, batch 1). Sampling calls this once per token. States use the
+modules' own format: ``(h, c)`` of shape (layers, batch, hidden) for LSTM, ``h`` for GRU.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+
+def rnn_step(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, state):
+    """Advance ``rnn`` by one step: x (batch, input) -> (top-layer output (batch, hidden), state)."""
+    is_lstm = isinstance(rnn, nn.LSTM)
+    if state is None:
+        zeros = x.new_zeros(rnn.num_layers, x.shape[0], rnn.hidden_size)
+        state = (zeros, zeros.clone()) if is_lstm else zeros
+    hs, cs = [], []
+    for layer in range(rnn.num_layers):
+        w_ih, w_hh = getattr(rnn, f"weight_ih_l{layer}"), getattr(rnn, f"weight_hh_l{layer}")
+        b_ih, b_hh = getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}")
+        if is_lstm:
+            h, c = state[0][layer], state[1][layer]
+            gates = torch.addmm(b_ih + b_hh, x, w_ih.t()).addmm_(h, w_hh.t())
+            i, f, g, o = gates.chunk(4, 1)
+            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+            h = torch.sigmoid(o) * torch.tanh(c)
+            cs.append(c)
+        else:
+            h = state[layer]
+            gi = torch.addmm(b_ih, x, w_ih.t())
+            gh = torch.addmm(b_hh, h, w_hh.t())
+            ir, iz, inn = gi.chunk(3, 1)
+            hr, hz, hn = gh.chunk(3, 1)
+            r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
+            h = (1 - z) * torch.tanh(inn + r * hn) + z * h
+        hs.append(h)
+        x = h  # inter-layer dropout is off at inference
+    return x, ((torch.stack(hs), torch.stack(cs)) if is_lstm else torch.stack(hs))
