@@ -32,32 +32,37 @@ OUT = Path(tempfile.gettempdir()) / "pianogen-app"
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 
 
-def _describe(path: Path) -> tuple[str, str]:
-    """(label, kind) for a checkpoint: name, size and its honest number."""
+def _describe(path: Path) -> tuple[str, str, float]:
+    """(label, kind, score) for a checkpoint: name, size and its honest number (lower is better)."""
     ckpt = load(path)
     size = path.stat().st_size / 1e6
     label = f"{path.stem} ({ckpt['kind']}, {size:.1f} MB"
+    score = float("inf")
     report = path.with_suffix(".json")
     if report.is_file():
         final = json.loads(report.read_text()).get("final", {})
         if "test" in final:
-            label += f", test NLL {final['test']['nll_per_second']:.1f} nats/s"
+            score = final["test"]["nll_per_second"]
+            label += f", test NLL {score:.1f} nats/s"
         elif "distance" in final:
-            label += f", metric distance {final['distance']['generated']:.3f}"
-    return label + ")", ckpt["kind"]
+            score = final["distance"]["generated"]
+            label += f", metric distance {score:.3f}"
+    return label + ")", ckpt["kind"], score
 
 
 def find_checkpoints(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
-    rnns, gans = {}, {}
+    """({label: path} of RNNs, of GANs), each best-first by its test number."""
+    found = []
     for p in sorted(folder.glob("*.pt")):
         if p.name.endswith(".state.pt"):
             continue
         try:
-            label, kind = _describe(p)
+            found.append((*_describe(p), p))
         except CheckpointError as exc:
             print(f"warning: skipping {exc}")
-            continue
-        (gans if kind == "musegan" else rnns)[label] = p
+    found.sort(key=lambda f: f[2])
+    rnns = {label: p for label, kind, _, p in found if kind != "musegan"}
+    gans = {label: p for label, kind, _, p in found if kind == "musegan"}
     return rnns, gans
 
 
@@ -81,7 +86,8 @@ def _finish(notes, title: str, params: dict, folder: Path, track_names=None, mul
     status = f"{len(notes)} notes, {notes['end'].max():.1f} s of music. Audio rendered with {engine}."
     if audio.note:
         status += f" Note: {audio.note}."
-    params = {**params, "audio_engine": audio.engine, "seconds_taken": round(time.perf_counter() - params.pop("_t0"), 2)}
+    t0 = params.pop("_t0")
+    params = {**params, "audio_engine": audio.engine, "seconds_taken": round(time.perf_counter() - t0, 2)}
     return str(audio.path), str(png), str(midi), params, status
 
 
