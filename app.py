@@ -18,13 +18,15 @@ import time
 import uuid
 from pathlib import Path
 
-import gradio as gr
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing reaches the network at start or run time
 
-from pianogen.audio import render
-from pianogen.checkpoints import CheckpointError, load
-from pianogen.data import MidiReadError, load_metadata, write_midi
-from pianogen.plots import pianoroll_png
-from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan
+import gradio as gr  # noqa: E402
+
+from pianogen.audio import render  # noqa: E402
+from pianogen.checkpoints import CheckpointError, load  # noqa: E402
+from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
+from pianogen.plots import pianoroll_png  # noqa: E402
+from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT / "data" / "maestro-mini" / "maestro-v3.0.0"

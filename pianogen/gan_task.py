@@ -24,7 +24,7 @@ import torch
 from pianogen.metrics.musegan import musegan_metrics
 from pianogen.models.musegan import MuseGAN, MuseGANConfig
 from pianogen.representations import pianoroll as pr
-from pianogen.training import Task
+from pianogen.training import Task, process_rank
 
 
 @dataclass
@@ -96,7 +96,7 @@ class GANTask(Task):
         train_ids = set(pieces.loc[pieces["split"] == "train", "piece_id"])
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
-        self.crops = RollCrops(train, roll_cfg, gan.transpose, seed)
+        self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank())  # own crops per DDP rank
         reference = RollCrops(train, roll_cfg, 0, seed)
         self.real = reference.sample(gan.real_reference, np.random.default_rng(12345)).astype(bool)
         self.real_metrics = musegan_metrics(self.real, roll_cfg.tracks, roll_cfg.low)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW
-from pianogen.training import Task, TrainConfig
+from pianogen.training import Task, TrainConfig, process_rank
 
 
 @dataclass
@@ -121,7 +121,8 @@ class RNNTask(Task):
         for s, df in self.notes.items():
             if len(df) == 0:
                 raise ValueError(f"{data_dir}: the {s} split has no notes")
-        self.sampler = WindowSampler(self.notes["train"], codec, cfg.seq_len, augment, cfg.seed)
+        # Each DDP rank draws its own windows.
+        self.sampler = WindowSampler(self.notes["train"], codec, cfg.seq_len, augment, cfg.seed + 1000 * process_rank())
         self.eval_pieces = {s: encode_pieces(self.notes[s], codec) for s in ("train", "validation", "test")}
 
     def optimizers(self, cfg):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -239,3 +240,32 @@ def test_step_matches_full_forward(kind, cfg):
     torch.testing.assert_close(torch.stack(outs, 1), full, rtol=1e-5, atol=1e-5)
     for a, b in zip(state if isinstance(state, tuple) else [state], full_state if isinstance(full_state, tuple) else [full_state]):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_config_file_with_cli_overrides(prepared, tmp_path):
+    """--config YAML sections, then flags on top; the resolved values land in NAME.json."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("train:\n  max_steps: 6\n  batch_size: 4\n  seq_len: 32\n  eval_every: 3\n  lr: 0.01\nmodel:\n  layers: 1\n  hidden: 32\n  embed: 16\naugment:\n  transpose: 2\n")
+    out = tmp_path / "c"
+    cmd = [sys.executable, "scripts/train_rnn.py", "--model", "perf-rnn", "--data", str(prepared), "--out", str(out), "--config", str(cfg), "--max-steps", "4", "--progress", "false"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    train = report["config"]["train"]
+    assert (train["max_steps"], train["batch_size"], train["lr"]) == (4, 4, 0.01) and report["steps"] == 4
+    assert report["config"]["model_config"]["hidden"] == 32 and report["config"]["augment"]["transpose"] == 2
+
+
+@pytest.mark.slow
+def test_torchrun_ddp_two_processes(prepared, tmp_path):
+    """The same script under torchrun trains with DistributedDataParallel (gloo on CPU)."""
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "scripts/train_rnn.py", "--model", "perf-rnn",
+           "--data", str(prepared), "--out", str(out), "--max-steps", "6", "--eval-every", "3", "--batch-size", "4", "--seq-len", "32",
+           "--layers", "1", "--hidden", "32", "--embed", "16", "--threads", "1", "--progress", "false"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["world_size"] == 2 and report["steps"] == 6
+    assert load(out.with_suffix(".pt"))["kind"] == "perf-rnn"
