@@ -60,6 +60,7 @@ bench: $(STAMP) prepare
 	$(PY) benchmarks/sample.py
 	$(PY) benchmarks/train.py
 	$(PY) benchmarks/musegan.py
+	$(PY) benchmarks/app_latency.py
 
 clean:
 	rm -rf $(VENV) data/prepared .pytest_cache
