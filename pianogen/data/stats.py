@@ -29,7 +29,6 @@ def data_stats(data_dir: str | os.PathLike, top: int = 10) -> dict:
 
 def format_stats(stats: dict) -> str:
     """A readable plain-text table of :func:`data_stats`."""
-
     lines = [f"{'split':<12}{'pieces':>8}{'hours':>10}{'notes':>10}"]
     for split, c in stats["splits"].items():
         lines.append(f"{split:<12}{c['pieces']:>8}{c['hours']:>10.2f}{c['notes']:>10}")
