@@ -31,6 +31,7 @@ from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sampl
 ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT / "data" / "maestro-mini" / "maestro-v3.0.0"
 OUT = Path(tempfile.gettempdir()) / "pianogen-app"
+COMPARE = ROOT / "docs" / "compare"  # made offline by scripts/compare.py, shipped
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 
 
@@ -182,7 +183,30 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                 with gr.Column():
                     gouts = [gr.Audio(type="filepath", label="Audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI (one track per voice)"), gr.JSON(label="Parameters"), gr.Markdown()]
             ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices], gouts, api_name="generate_gan")
+        with gr.Tab("Compare"):
+            compare_tab()
     return demo
+
+
+def compare_tab() -> None:
+    """The shipped side-by-side comparison (docs/compare, made by scripts/compare.py)."""
+    import pandas as pd
+
+    table = COMPARE / "metrics.csv"
+    if not table.is_file():
+        gr.Markdown("No comparison shipped yet: run `python scripts/compare.py checkpoints/*.pt --out docs/compare`.")
+        return
+    meta = json.loads((COMPARE / "metrics.json").read_text())
+    cfg = meta["config"]
+    gr.Markdown(
+        f"Every model wrote {cfg['n']} samples of {cfg['seconds']:g} s (fixed seeds, temperature {cfg['temperature']}, top-p {cfg['top_p']}), "
+        f"measured against the {cfg['split']} split. Feature columns are set means; **OA** is Yang & Lerch's overlapping area with real "
+        "music (1 = indistinguishable; the real row scores real train music, the ceiling); **test NLL** is per second of music. "
+        "The full report with audio is `docs/compare/index.html` (opens from disk)."
+    )
+    df = pd.read_csv(table).round(3)
+    gr.Dataframe(df, label="Summary", interactive=False, elem_id="compare-table")
+    gr.Gallery([str(p) for p in sorted((COMPARE / "media").glob("hist_*.png"))], label="Feature distributions: real (grey) vs each model", columns=3, height="auto", object_fit="contain")
 
 
 def main() -> None:
@@ -192,7 +216,7 @@ def main() -> None:
     ap.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
     ap.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
     args = ap.parse_args()
-    build(Path(args.checkpoints)).queue().launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT)], footer_links=["api"])
+    build(Path(args.checkpoints)).queue().launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT), str(COMPARE)], footer_links=["api"])
 
 
 if __name__ == "__main__":

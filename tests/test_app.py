@@ -139,6 +139,9 @@ def test_browser_click_generate(app_url, tmp_path):
         page.wait_for_timeout(1000)
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot), full_page=True)
+        page.get_by_role("tab", name="Compare").click()
+        page.wait_for_selector("#compare-table", timeout=20_000)
+        assert page.locator("#compare-table").inner_text().count("perf-rnn") >= 1
         browser.close()
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
     assert not errors, errors

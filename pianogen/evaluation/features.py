@@ -70,7 +70,7 @@ def piece_features(notes: pd.DataFrame) -> dict[str, float | np.ndarray]:
         "ioi_hist": _hist(np.diff(onsets), IOI_BINS),
         "polyphony": float((seg * counts)[counts > 0].sum() / sounding) if sounding > 0 else 0.0,
         "duration_hist": _hist(end - start, DURATION_BINS),
-        "silence_ratio": float(1 - sounding / span) if span > 0 else 0.0,
+        "silence_ratio": max(0.0, float(1 - sounding / span)) if span > 0 else 0.0,  # clamp float noise
         "velocity_mean": float(notes["velocity"].mean()),
         "velocity_std": float(notes["velocity"].std(ddof=0)),
     }

@@ -1,0 +1,58 @@
+"""scripts/compare.py on the shipped checkpoints, and its report opened in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def report(prepared, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    cks = [str(ROOT / "checkpoints" / f"{n}.pt") for n in ("perf-rnn", "note-rnn", "musegan")]
+    cmd = [sys.executable, "scripts/compare.py", *cks, "--data", str(prepared), "--out", str(out), "--n", "3", "--seconds", "8", "--audio", "1", "--force"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return out
+
+
+def test_metrics_files(report):
+    table = pd.read_csv(report / "metrics.csv")
+    assert table["model"].tolist() == ["real (test split)", "perf-rnn", "note-rnn", "musegan"]
+    assert table.loc[1:2, "test NLL nats/s"].notna().all() and pd.isna(table.loc[3, "test NLL nats/s"])
+    assert (table["mean OA"].between(0, 1)).all()
+    res = json.loads((report / "metrics.json").read_text())
+    assert set(res["models"]["musegan"]["musegan_metrics"]) >= {"EB/melody", "UPC/bass", "QN/inner", "TD/melody-bass"}
+    assert res["models"]["perf-rnn"]["config"]["train"]["max_steps"] > 0  # training cost from NAME.json
+
+
+def test_report_opens_from_disk_in_chromium(report, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto((report / "index.html").as_uri(), wait_until="load")
+        page.wait_for_function("Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)", timeout=20_000)
+        assert page.locator("#summary tbody tr").count() == 4
+        assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+        assert page.locator("audio").count() == 3 and page.locator("img").count() >= 6 + 3
+        shot = tmp_path / "report.png"
+        page.screenshot(path=str(shot))
+        browser.close()
+    assert not errors, errors
+    if os.environ.get("PIANOGEN_UPDATE_SCREENSHOTS") == "1":
+        (ROOT / "docs" / "screenshot-report.png").write_bytes(shot.read_bytes())
