@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import MIDI_FILES, ROOT
 from pianogen.data import load_notes, write_midi
 from pianogen.evaluation import evaluate_folder, piece_features
 from pianogen.evaluation.distributions import overlap_and_kl
@@ -75,3 +75,20 @@ def test_evaluate_real_vs_shuffled(prepared, tmp_path):
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "scale_consistency" in proc.stdout and (tmp_path / "e.json").is_file()
+
+
+@pytest.mark.parametrize("path", MIDI_FILES[::5], ids=lambda p: p.stem[-20:])
+def test_agrees_with_muspy(path):
+    """Where MusPy has the same metric, ours gives the same number on the bundled files.
+
+    MusPy ignores the sustain pedal, so the comparison reads key-up times (sustain=False).
+    """
+    import muspy
+
+    from pianogen.data import read_midi
+
+    music = muspy.read_midi(path)
+    ours = piece_features(read_midi(path, sustain=False))
+    assert ours["pitch_class_entropy"] == pytest.approx(muspy.pitch_class_entropy(music), abs=1e-9)
+    assert ours["scale_consistency"] == pytest.approx(muspy.scale_consistency(music), abs=1e-9)
+    assert ours["polyphony"] == pytest.approx(muspy.polyphony(music), rel=1e-3)
