@@ -80,10 +80,11 @@ def _out_dir() -> Path:
     return d
 
 
-def _finish(notes, title: str, params: dict, folder: Path, track_names=None, multi_midi=None):
-    """Render audio and a pianoroll; returns the outputs every tab shows."""
+def _finish(notes, title: str, params: dict, folder: Path, track_names=None, multi_midi=None, voices=None):
+    """Render audio and a pianoroll; returns the outputs every tab shows. ``voices``
+    ({name: notes}) renders one instrument per voice instead of the merged notes."""
     midi = multi_midi or write_midi(notes, folder / "sample.mid")
-    audio = render(notes if track_names is None else {n: notes[notes["track"] == i] for i, n in enumerate(track_names)}, folder / "sample.wav")
+    audio = render(voices if voices is not None else notes, folder / "sample.wav")
     png = pianoroll_png(notes, folder / "pianoroll.png", title=title, track_names=track_names)
     engine = f"FluidSynth ({Path(audio.soundfont).name})" if audio.engine == "fluidsynth" else "the built-in synthesizer"
     status = f"{len(notes)} notes, {notes['end'].max():.1f} s of music. Audio rendered with {engine}."
@@ -147,7 +148,8 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             midi, _ = result.write_midi(folder / "sample.mid", folder / "sample-merged.mid", tracks=list(voices))
             progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5}
-            return _finish(notes, f"{gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi)
+            return _finish(notes, f"{gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
+                           voices=result.track_notes(0, list(voices)))
         except (ValueError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 

@@ -42,7 +42,7 @@ def main() -> None:
     res = sample_gan(gan, seed=3, bars=16)
     notes = res.merged(0)
     t1 = time.perf_counter()
-    render({n: res.notes[0][res.notes[0]["track"] == i] for i, n in enumerate(res.tracks)}, out / "gan.wav")
+    render(res.track_notes(0), out / "gan.wav")
     t2 = time.perf_counter()
     pianoroll_png(notes, out / "gan.png", track_names=res.tracks)
     t3 = time.perf_counter()

@@ -66,8 +66,10 @@ class RollCrops:
         self.weights = w / w.sum()
         self.rng = np.random.default_rng(seed)
 
-    def sample(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> np.ndarray:
+        """``n`` crops; ``rng`` and ``transpose`` default to the training ones."""
         rng = rng or self.rng
+        transpose = self.transpose if transpose is None else transpose
         out = np.zeros((n,) + self.cfg.shape, dtype=np.float32)
         i = 0
         while i < n:
@@ -76,9 +78,9 @@ class RollCrops:
             crop = roll[:, s : s + self.length]
             if not crop.any():
                 continue
-            if self.transpose:
+            if transpose:
                 keys = np.nonzero(crop.any(axis=(0, 1)))[0]
-                k = int(rng.integers(max(-self.transpose, -keys.min()), min(self.transpose, crop.shape[2] - 1 - keys.max()) + 1))
+                k = int(rng.integers(max(-transpose, -keys.min()), min(transpose, crop.shape[2] - 1 - keys.max()) + 1))
                 crop = np.roll(crop, k, axis=2)
             out[i] = pr.to_bars(crop, self.cfg)
             i += 1
@@ -97,8 +99,8 @@ class GANTask(Task):
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
         self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank())  # own crops per DDP rank
-        reference = RollCrops(train, roll_cfg, 0, seed)
-        self.real = reference.sample(gan.real_reference, np.random.default_rng(12345)).astype(bool)
+        # Real reference: untransposed crops from a fixed generator, the same rolls as training.
+        self.real = self.crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0).astype(bool)
         self.real_metrics = musegan_metrics(self.real, roll_cfg.tracks, roll_cfg.low)
         self.eval_z = self.net.sample_latent(gan.eval_samples, generator=torch.Generator().manual_seed(2024))
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))

@@ -39,6 +39,7 @@ class WindowSampler:
         self.codec, self.seq_len, self.augment = codec, seq_len, augment
         stretches = augment.stretch if augment.enabled else (1.0,)
         self.versions = [encode_pieces(notes, codec, s) for s in stretches]
+        self.by_scale = dict(zip(stretches, self.versions))
         self.lengths = np.array([len(p) for p in self.versions[0]])
         if (self.lengths > seq_len + 1).sum() == 0:
             raise ValueError(f"no training piece is longer than seq_len + 1 = {seq_len + 1} tokens")
@@ -123,7 +124,9 @@ class RNNTask(Task):
                 raise ValueError(f"{data_dir}: the {s} split has no notes")
         # Each DDP rank draws its own windows.
         self.sampler = WindowSampler(self.notes["train"], codec, cfg.seq_len, augment, cfg.seed + 1000 * process_rank())
-        self.eval_pieces = {s: encode_pieces(self.notes[s], codec) for s in ("train", "validation", "test")}
+        # Unaugmented encodings for evaluation and baselines; train's is already in the sampler.
+        self.eval_pieces = {s: encode_pieces(self.notes[s], codec) for s in ("validation", "test")}
+        self.eval_pieces["train"] = self.sampler.by_scale.get(1.0) or encode_pieces(self.notes["train"], codec)
 
     def optimizers(self, cfg):
         m = self.models["model"]

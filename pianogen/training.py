@@ -30,7 +30,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from pianogen import checkpoints
-from pianogen.io import write_json
+from pianogen.io import OutputExistsError, atomic_path, write_json
 
 
 @dataclass
@@ -56,20 +56,21 @@ class TrainConfig:
     progress: bool = True
 
 
-def load_config(cls, path: str | os.PathLike | None = None, overrides: dict[str, Any] | None = None):
-    """A config dataclass from YAML/JSON (optional) then ``overrides`` (e.g. CLI flags)."""
-    values: dict[str, Any] = {}
-    if path:
-        text = Path(path).read_text(encoding="utf-8")
-        if str(path).endswith((".yaml", ".yml")):
-            import yaml
+def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
+    """The dict in a YAML (.yaml/.yml) or JSON config file."""
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith((".yaml", ".yml")):
+        import yaml
 
-            values = yaml.safe_load(text) or {}
-        else:
-            values = json.loads(text)
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    names = {f.name: f for f in fields(cls)}
-    unknown = set(values) - set(names)
+        return yaml.safe_load(text) or {}
+    return json.loads(text)
+
+
+def load_config(cls, values: dict[str, Any] | None = None):
+    """A config dataclass from ``values`` (file sections, CLI flags); None values are skipped,
+    unknown keys rejected, lists become tuples."""
+    values = {k: v for k, v in (values or {}).items() if v is not None}
+    unknown = set(values) - {f.name for f in fields(cls)}
     if unknown:
         raise ValueError(f"unknown {cls.__name__} keys: {sorted(unknown)}")
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
@@ -163,8 +164,6 @@ class Trainer:
         if not resume and not force and self.is_main:
             for p in (self.ckpt_path, self.json_path):
                 if p.exists():
-                    from pianogen.io import OutputExistsError
-
                     raise OutputExistsError(f"{p}: already exists (pass --force to overwrite, or --resume to continue)")
         self._seed(cfg.seed + self.rank)
         for m in task.models.values():
@@ -239,8 +238,6 @@ class Trainer:
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             "task_rng": json.dumps(self.task.rng_state()),
         }
-        from pianogen.io import atomic_path
-
         with atomic_path(self.state_path) as tmp:
             torch.save(state, tmp)
 

@@ -28,7 +28,7 @@ def main() -> int:
     from pianogen.io import check_writable
 
     check_writable(Path(args.out) / "index.html", args.force)
-    cfg = load_config(CompareConfig, None, picked(args, CompareConfig))
+    cfg = load_config(CompareConfig, picked(args, CompareConfig))
     res = compare(args.checkpoints, args.data, args.out, cfg)
     for row in res["table"]:
         print(f"{row['model']:<22} mean OA {row['mean OA']:.3f}  notes/s {row['notes_per_second']:.2f}  polyphony {row['polyphony']:.2f}")

@@ -31,8 +31,8 @@ def main() -> int:
     args = ap.parse_args()
     setup_logging()
     gan_defaults = {"lr": 1e-3, "betas": (0.5, 0.9), "grad_clip": 0.0, "warmup_steps": 0, "min_lr_ratio": 1.0, "batch_size": 16, "eval_every": 100, "max_steps": 1000}
-    train_cfg = load_config(TrainConfig, None, {**gan_defaults, **picked(args, TrainConfig)})
-    gan = load_config(GANConfig, None, picked(args, GANConfig, "gan_"))
+    train_cfg = load_config(TrainConfig, {**gan_defaults, **picked(args, TrainConfig)})
+    gan = load_config(GANConfig, picked(args, GANConfig, "gan_"))
     model = {k: v for k in ("z_dim", "g_channels", "d_channels") if (v := getattr(args, k)) is not None}
     task = make_gan_task(args.data, train_cfg.seed, picked(args, PianorollConfig, "roll_"), model, gan, out=args.out)
     report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": "train_musegan"}).fit()

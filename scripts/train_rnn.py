@@ -6,9 +6,6 @@ then any flag below overrides it. Runs on CUDA with bf16 when available, else CP
 torchrun it trains with DistributedDataParallel on every process, unchanged.
 """
 
-import json
-from pathlib import Path
-
 import _path  # noqa: F401
 
 from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
@@ -16,7 +13,7 @@ from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 
 def main() -> int:
     from pianogen.rnn_task import AugmentConfig, make_rnn_task
-    from pianogen.training import TrainConfig, Trainer, load_config
+    from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
     ap = parser(__doc__, "python scripts/train_rnn.py --model perf-rnn --data data/prepared/maestro-mini --out checkpoints/my-perf-rnn --max-minutes 10")
     ap.add_argument("--model", required=True, choices=["note-rnn", "perf-rnn"])
@@ -36,17 +33,9 @@ def main() -> int:
     args = ap.parse_args()
     setup_logging()
 
-    file_cfg = {}
-    if args.config:
-        text = Path(args.config).read_text(encoding="utf-8")
-        if args.config.endswith((".yaml", ".yml")):
-            import yaml
-
-            file_cfg = yaml.safe_load(text) or {}
-        else:
-            file_cfg = json.loads(text)
-    train_cfg = load_config(TrainConfig, None, {**file_cfg.get("train", {}), **picked(args, TrainConfig)})
-    augment = load_config(AugmentConfig, None, {**file_cfg.get("augment", {}), **picked(args, AugmentConfig, "aug_")})
+    file_cfg = read_config_file(args.config) if args.config else {}
+    train_cfg = load_config(TrainConfig, {**file_cfg.get("train", {}), **picked(args, TrainConfig)})
+    augment = load_config(AugmentConfig, {**file_cfg.get("augment", {}), **picked(args, AugmentConfig, "aug_")})
     model_cfg = {**file_cfg.get("model", {}), **{k: v for k in ("layers", "hidden", "embed", "dropout", "cell") if (v := getattr(args, k)) is not None}}
 
     task = make_rnn_task(args.model, args.data, train_cfg, model_cfg, augment)
