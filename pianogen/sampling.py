@@ -3,6 +3,9 @@
 ``sample(checkpoint, seed_notes=..., seconds=30, temperature=1.0, top_k=0, top_p=1.0,
 seed=0, n=1)`` returns a notes dataframe: the seed notes first (unchanged, ``is_seed``
 True), then the continuation, which covers ``seconds`` of music after the seed ends.
+Generated performance events decode with Magenta's policy (a NOTE_OFF closes the earliest open
+note of its key; no note lasts over ``max_note_seconds``, 5 s) and one sounding note per key (a
+re-strike ends the earlier note); see ``performance.decode``.
 RNNs step through their state one token at a time, so the past is never re-read.
 """
 
@@ -21,6 +24,8 @@ import torch
 from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, codec_from_dict
 
 SeedNotes = Union[pd.DataFrame, str, os.PathLike, None]
+
+MAX_NOTE_SECONDS = 5.0  # an unreleased generated note ends this long after its onset (Magenta's value)
 
 _NAME = re.compile(r"^([A-Ga-g])([#b]*)(-?\d)$")
 _PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -149,7 +154,8 @@ class RNNSampler:
 
     @torch.inference_mode()
     def _generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
-                 top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None) -> pd.DataFrame:
+                 top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
+                 max_note_seconds: float | None = MAX_NOTE_SECONDS) -> pd.DataFrame:
         if seconds <= 0:
             raise ValueError("seconds must be positive")
         if n < 1:
@@ -162,7 +168,7 @@ class RNNSampler:
         if self.kind == "perf-rnn":
             rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n)
             velocity = int(notes["velocity"].iloc[-1]) if notes is not None else 64
-            conts = [self.codec.decode(r, start=seed_end, velocity=velocity) for r in rows]
+            conts = [self.codec.decode(r, start=seed_end, velocity=velocity, max_note_seconds=max_note_seconds, cut_restrikes=True) for r in rows]
         else:
             last_onset = float(notes["start"].max()) if notes is not None else 0.0
             rows = self._notes(primer, seconds + seed_end - last_onset, temperature, top_k, top_p, gen, n)
@@ -256,14 +262,15 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> "RNNSamp
 
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
-           top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None) -> pd.DataFrame:
+           top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
+           max_note_seconds: float | None = MAX_NOTE_SECONDS) -> pd.DataFrame:
     """Sample an RNN checkpoint (a path or an :class:`RNNSampler`); see the module doc.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
     The same arguments and ``seed`` give the same notes.
     """
     sampler = checkpoint if isinstance(checkpoint, RNNSampler) else load_sampler(checkpoint)
-    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds)
+    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds)
 
 
 # --- MuseGAN -----------------------------------------------------------------------------

@@ -95,9 +95,64 @@ def test_performance_by_hand():
     ev = performance.encode(notes, cfg).tolist()
     v = cfg.velocity + VelocityBins().quantize(100)
     assert ev == [v, 60, 64, 256 + 49, 128 + 60, 256 + 99, 256 + 19, 128 + 64]
-    # Re-striking a sounding key closes the earlier note; a stray NOTE_OFF is ignored.
-    back = performance.decode([60, 256 + 9, 60, 256 + 9, 128 + 61, 128 + 60], cfg)
-    assert back[["start", "end"]].round(6).values.tolist() == [[0.0, 0.1], [0.1, 0.2]]
+    # A re-strike opens a second note; a NOTE_OFF closes the earliest open one of its pitch;
+    # a stray NOTE_OFF is ignored.
+    back = performance.decode([60, 256 + 9, 60, 256 + 9, 128 + 61, 128 + 60, 256 + 9, 128 + 60], cfg)
+    assert back[["start", "end"]].round(6).values.tolist() == [[0.0, 0.2], [0.1, 0.3]]
+
+
+def test_performance_decode_never_makes_zero_length_notes():
+    cfg = performance.PerformanceConfig()
+    # Two strikes of one key inside one 10 ms step: the second note keeps its 0.5 s.
+    notes = pd.DataFrame({"pitch": [60, 60], "velocity": [80, 80], "start": [1.0, 1.003], "end": [1.004, 1.503]})
+    back = performance.decode(performance.encode(notes, cfg), cfg)
+    assert back[["start", "end"]].round(6).values.tolist() == [[1.0, 1.01], [1.0, 1.5]]
+    # Overlapping strikes of one key (as --no-sustain corpora have) keep their lengths.
+    notes = pd.DataFrame({"pitch": [60, 60], "velocity": [80, 80], "start": [0.0, 0.5], "end": [0.8, 1.2]})
+    back = performance.decode(performance.encode(notes, cfg), cfg)
+    assert back[["start", "end"]].round(6).values.tolist() == [[0.0, 0.8], [0.5, 1.2]]
+    # A NOTE_OFF in the step of its NOTE_ON still leaves a one-step note.
+    back = performance.decode([60, 128 + 60], cfg)
+    assert back[["start", "end"]].round(6).values.tolist() == [[0.0, 0.01]]
+
+
+def test_performance_decode_policy_for_generated_events():
+    cfg = performance.PerformanceConfig()
+    events = [60, 64, 256 + 49, 128 + 64] + [256 + 99] * 8  # 60 never released; 8.5 s in all
+    assert performance.decode(events, cfg)[["pitch", "end"]].round(6).values.tolist() == [[60, 8.5], [64, 0.5]]
+    capped = performance.decode(events, cfg, max_note_seconds=5.0)
+    assert capped[["pitch", "end"]].round(6).values.tolist() == [[60, 5.0], [64, 0.5]]
+    # The default keeps a real 7 s note: the cap is for generated events only.
+    notes = pd.DataFrame({"pitch": [60], "velocity": [80], "start": [0.0], "end": [7.0]})
+    assert performance.decode(performance.encode(notes, cfg), cfg)["end"].tolist() == [7.0]
+    # cut_restrikes: a key holds one note at a time; the following NOTE_OFF closes the new one.
+    events = [60, 256 + 9, 60, 256 + 9, 128 + 60, 256 + 9, 128 + 60]
+    cut = performance.decode(events, cfg, cut_restrikes=True)
+    assert cut[["start", "end"]].round(6).values.tolist() == [[0.0, 0.1], [0.1, 0.2]]
+    stacked = performance.decode(events, cfg)
+    assert stacked[["start", "end"]].round(6).values.tolist() == [[0.0, 0.2], [0.1, 0.3]]
+
+
+def test_performance_encode_matches_the_reference_loop():
+    """The vectorized encoder against a plain event-by-event loop (the definition)."""
+    cfg = performance.PerformanceConfig()
+    notes = notes_of(MIDI_FILES[0])
+    for scale in (1.0, 0.95):
+        on = np.round(notes["start"].to_numpy() * scale / 0.01).astype(int)
+        off = np.maximum(np.round(notes["end"].to_numpy() * scale / 0.01).astype(int), on + 1)
+        vb = cfg.velocity_bins.quantize(notes["velocity"].to_numpy())
+        events = sorted([(t, 0, p, -1) for t, p in zip(off, notes["pitch"])] + [(t, 1, p, v) for t, p, v in zip(on, notes["pitch"], vb)])
+        ref, now, vel = [], 0, -1
+        for t, kind, p, v in events:
+            while t > now:
+                k = min(t - now, 100)
+                ref.append(256 + k - 1)
+                now += k
+            if kind == 1 and v != vel:
+                ref.append(cfg.velocity + v)
+                vel = v
+            ref.append((0 if kind else 128) + p)
+        assert performance.encode(notes, cfg, time_scale=scale).tolist() == ref
 
 
 def test_note_tuples_time_scale():

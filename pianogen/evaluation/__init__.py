@@ -17,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from pianogen.evaluation.distributions import compare_sets
-from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features, segments
+from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, SUMMARY_FEATURES, piece_features, segments
 
 __all__ = ["compare_sets", "evaluate_folder", "piece_features", "segments", "set_summary"]
 
 
 def set_summary(features: list[dict]) -> dict[str, dict[str, float]]:
     """Mean and standard deviation of every scalar feature over a set."""
-    return {n: {"mean": float(np.mean([f[n] for f in features])), "std": float(np.std([f[n] for f in features]))} for n in SCALAR_FEATURES}
+    return {n: {"mean": float(np.mean([f[n] for f in features])), "std": float(np.std([f[n] for f in features]))} for n in SUMMARY_FEATURES}
 
 
 def reference_features(data_dir: str | os.PathLike, split: str, seconds: float) -> list[dict]:
@@ -54,7 +54,7 @@ def evaluate_folder(samples: str | os.PathLike, reference: str | os.PathLike, sp
             skipped.append({"path": str(p), "reason": str(exc)})
             continue
         feats.append(f)
-        per_file.append({"file": str(p.relative_to(samples)), "seconds": float(notes["end"].max()), **{n: f[n] for n in SCALAR_FEATURES}})
+        per_file.append({"file": str(p.relative_to(samples)), "seconds": float(notes["end"].max()), **{n: f[n] for n in SUMMARY_FEATURES}})
     if len(feats) < 2:
         raise ValueError(f"{samples}: need at least 2 readable MIDI files, found {len(feats)}")
     seconds = float(np.median([r["seconds"] for r in per_file]))

@@ -11,6 +11,9 @@ Scalars and histograms, each normalized so pieces of different lengths compare:
   time when any sounds, as MusPy), ``duration_hist`` (``DURATION_BINS`` seconds),
   ``silence_ratio`` (share of the span from first onset to last release with nothing sounding)
 - dynamics: ``velocity_mean``, ``velocity_std``
+- ``long_note_share``: share of note-time (summed note durations) in notes longer than
+  ``LONG_NOTE_SECONDS``: keys held for many seconds, the signature of unreleased notes.
+  Summarized and reported, but not one of the OA features (most real segments score 0).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ SCALAR_FEATURES = (
     "notes_per_second", "polyphony", "silence_ratio", "velocity_mean", "velocity_std",
 )
 HIST_FEATURES = ("pitch_class_hist", "ioi_hist", "duration_hist")
+SUMMARY_FEATURES = SCALAR_FEATURES + ("long_note_share",)  # summarized per set; OA uses SCALAR + HIST
+LONG_NOTE_SECONDS = 5.0
 
 
 def _hist(values: np.ndarray, bins: np.ndarray) -> np.ndarray:
@@ -73,16 +78,18 @@ def piece_features(notes: pd.DataFrame) -> dict[str, float | np.ndarray]:
         "silence_ratio": max(0.0, float(1 - sounding / span)) if span > 0 else 0.0,  # clamp float noise
         "velocity_mean": float(notes["velocity"].mean()),
         "velocity_std": float(notes["velocity"].std(ddof=0)),
+        "long_note_share": float(np.where(end - start > LONG_NOTE_SECONDS, end - start, 0).sum() / max((end - start).sum(), 1e-12)),
     }
 
 
 def segments(notes: pd.DataFrame, seconds: float) -> list[pd.DataFrame]:
     """Cut a piece into consecutive windows of ``seconds`` (notes by onset; times from 0),
-    so long reference pieces compare with short generated samples."""
+    so long reference pieces compare with short generated samples. Notes sounding past a
+    window's end are cut there, as generated samples are cut at their requested length."""
     out = []
     for k in range(int(np.ceil(notes["end"].max() / seconds))):
         w = notes[(notes["start"] >= k * seconds) & (notes["start"] < (k + 1) * seconds)]
         if len(w) >= 8:  # too few notes describe nothing
-            w = w.assign(start=w["start"] - k * seconds, end=w["end"] - k * seconds)
+            w = w.assign(start=w["start"] - k * seconds, end=np.minimum(w["end"], (k + 1) * seconds) - k * seconds)
             out.append(w)
     return out

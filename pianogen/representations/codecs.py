@@ -53,9 +53,10 @@ class PerformanceCodec:
     def encode(self, notes: pd.DataFrame, time_scale: float = 1.0) -> np.ndarray:
         return np.concatenate([[self.bos], performance.encode(notes, self.config, time_scale)])
 
-    def decode(self, tokens: np.ndarray, start: float = 0.0, velocity: int = 64) -> pd.DataFrame:
+    def decode(self, tokens: np.ndarray, start: float = 0.0, velocity: int = 64, max_note_seconds: float | None = None,
+               cut_restrikes: bool = False) -> pd.DataFrame:
         tokens = np.asarray(tokens)
-        return performance.decode(tokens[tokens != self.bos], self.config, start, velocity)
+        return performance.decode(tokens[tokens != self.bos], self.config, start, velocity, max_note_seconds, cut_restrikes)
 
     def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
         p = tokens[tokens < self.config.time_shift] % 128

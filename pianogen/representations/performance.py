@@ -54,69 +54,92 @@ class PerformanceConfig:
 def encode(notes: pd.DataFrame, config: PerformanceConfig = PerformanceConfig(), time_scale: float = 1.0) -> np.ndarray:
     """Notes -> int64 event ids. Every note lasts at least one 10 ms step, so none is lost.
 
-    ``time_scale`` stretches time before quantizing (augmentation).
+    ``time_scale`` stretches time before quantizing (augmentation). Vectorized: a whole
+    corpus (millions of events) encodes in seconds, once per stretch factor.
     """
-    q = config.shift_seconds
+    q, m = config.shift_seconds, config.max_shift_steps
     pitch = notes["pitch"].to_numpy(dtype=np.int64)
     on = np.round(notes["start"].to_numpy(dtype=np.float64) * time_scale / q).astype(np.int64)
     off = np.maximum(np.round(notes["end"].to_numpy(dtype=np.float64) * time_scale / q).astype(np.int64), on + 1)
-    vbin = config.velocity_bins.quantize(notes["velocity"].to_numpy())
+    vbin = config.velocity_bins.quantize(notes["velocity"].to_numpy()).astype(np.int64)
     n = len(pitch)
     # Events sorted by (time, off before on, pitch).
     times = np.concatenate([off, on])
-    kinds = np.concatenate([np.zeros(n, np.int64), np.ones(n, np.int64)])
+    is_on = np.concatenate([np.zeros(n, bool), np.ones(n, bool)])
     pitches = np.concatenate([pitch, pitch])
-    vels = np.concatenate([np.full(n, -1), vbin])
-    order = np.lexsort((pitches, kinds, times))
-    out: list[int] = []
-    now, current_vel = 0, -1
-    for t, kind, p, v in zip(times[order].tolist(), kinds[order].tolist(), pitches[order].tolist(), vels[order].tolist()):
-        gap = t - now
-        while gap > 0:
-            k = min(gap, config.max_shift_steps)
-            out.append(config.time_shift + k - 1)
-            gap -= k
-        now = t
-        if kind == 1:
-            if v != current_vel:
-                out.append(config.velocity + v)
-                current_vel = v
-            out.append(config.note_on + p)
-        else:
-            out.append(config.note_off + p)
-    return np.asarray(out, dtype=np.int64)
+    vels = np.concatenate([np.full(n, -1, np.int64), vbin])
+    order = np.lexsort((pitches, is_on, times))
+    times, is_on, pitches, vels = times[order], is_on[order], pitches[order], vels[order]
+    # Per event: TIME_SHIFTs for the gap (full 1 s shifts, then the remainder), a VELOCITY
+    # event if this NOTE_ON's bin differs from the previous NOTE_ON's, then the note event.
+    gaps = np.diff(times, prepend=0)
+    n_full, rem = gaps // m, gaps % m
+    n_shift = n_full + (rem > 0)
+    on_vels = vels[is_on]
+    vel_change = np.zeros(len(times), bool)
+    vel_change[is_on] = on_vels != np.concatenate([[-1], on_vels[:-1]])
+    counts = n_shift + vel_change + 1
+    block_end = np.cumsum(counts)
+    block = block_end - counts
+    out = np.empty(int(block_end[-1]) if len(times) else 0, dtype=np.int64)
+    full_pos = np.repeat(block, n_full) + (np.arange(int(n_full.sum())) - np.repeat(np.cumsum(n_full) - n_full, n_full))
+    out[full_pos] = config.time_shift + m - 1
+    has_rem = rem > 0
+    out[(block + n_full)[has_rem]] = config.time_shift + rem[has_rem] - 1
+    out[(block + n_shift)[vel_change]] = config.velocity + vels[vel_change]
+    out[block_end - 1] = np.where(is_on, config.note_on, config.note_off) + pitches
+    return out
 
 
-def decode(events: np.ndarray, config: PerformanceConfig = PerformanceConfig(), start: float = 0.0, velocity: int = 64) -> pd.DataFrame:
-    """Event ids -> notes dataframe. Times start at ``start`` (s); notes still open at the end
-    close at the final time (at least one step after they began). ``velocity`` is used until
-    the first VELOCITY event. A NOTE_ON for a sounding key closes the earlier note first;
-    a NOTE_OFF for a silent key is ignored."""
+def decode(events: np.ndarray, config: PerformanceConfig = PerformanceConfig(), start: float = 0.0, velocity: int = 64,
+           max_note_seconds: float | None = None, cut_restrikes: bool = False) -> pd.DataFrame:
+    """Event ids -> notes dataframe; times start at ``start`` (s), ``velocity`` holds until the
+    first VELOCITY event.
+
+    Policy (Magenta's ``Performance.to_sequence``): every NOTE_ON opens a note, even on a key
+    that is already sounding, and a NOTE_OFF closes the *earliest* open note of its pitch, so
+    overlapping strikes of one key keep their own lengths. A NOTE_OFF for a silent key is
+    ignored. No note has zero length: one closed in the step it began lasts one step (10 ms).
+    A note that is never released closes when the events end.
+
+    For generated events (the defaults leave real encodings' round trip untouched):
+    ``max_note_seconds`` ends every note at most that long after its onset (Magenta's
+    ``max_note_duration``, 5 s in its generator), so a key the model forgets to release
+    does not ring for the rest of the piece; ``cut_restrikes`` ends a sounding note where
+    its key is struck again (at least one step after its onset), so a key holds one note at
+    a time, as a piano damps the string and as prepared data already does for pedalled
+    notes (MIDI cannot tell two overlapping notes of one key apart anyway).
+    """
+    from collections import defaultdict, deque
+
     from pianogen.data.midi import notes_frame
 
-    q = config.shift_seconds
     now = 0
     vel = int(velocity)
-    open_notes: dict[int, tuple[int, int]] = {}
+    open_notes: dict[int, deque] = defaultdict(deque)
     rows: list[tuple[int, int, int, int]] = []
+    note_off, time_shift, vel0 = config.note_off, config.time_shift, config.velocity
     for e in np.asarray(events, dtype=np.int64).tolist():
-        if e < config.note_off:
-            if e in open_notes:
-                s, v = open_notes.pop(e)
-                rows.append((e, v, s, now))
-            open_notes[e] = (now, vel)
-        elif e < config.time_shift:
-            p = e - config.note_off
-            if p in open_notes:
-                s, v = open_notes.pop(p)
-                rows.append((p, v, s, now))
-        elif e < config.velocity:
-            now += e - config.time_shift + 1
+        if e < note_off:
+            if cut_restrikes:
+                rows.extend((e, v, s, max(now, s + 1)) for s, v in open_notes[e])
+                open_notes[e].clear()
+            open_notes[e].append((now, vel))
+        elif e < time_shift:
+            queue = open_notes.get(e - note_off)
+            if queue:
+                s, v = queue.popleft()
+                rows.append((e - note_off, v, s, max(now, s + 1)))
+        elif e < vel0:
+            now += e - time_shift + 1
         else:
-            vel = int(config.velocity_bins.value(e - config.velocity))
-    for p, (s, v) in open_notes.items():
-        rows.append((p, v, s, max(now, s + 1)))
+            vel = int(config.velocity_bins.value(e - vel0))
+    for p, queue in open_notes.items():
+        rows.extend((p, v, s, max(now, s + 1)) for s, v in queue)
     arr = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    if max_note_seconds is not None:
+        arr[:, 3] = np.minimum(arr[:, 3], arr[:, 2] + max(1, int(round(max_note_seconds / config.shift_seconds))))
+    q = config.shift_seconds
     return notes_frame(arr[:, 0], arr[:, 1], start + arr[:, 2] * q, start + arr[:, 3] * q)
 
 
