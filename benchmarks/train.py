@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Training tokens per second for note-rnn and perf-rnn (CPU, and CUDA when present).
+"""Training throughput (tokens/s) of the autoregressive models on this machine.
 
-Reference, same run: a bare PyTorch loop (forward, loss, backward, AdamW step) over the
-same model and batches, so the ratio shows what pianogen's shared Trainer costs on top.
+Reference, same run: the loop as it was before the scale-up (float32, batch 16, all threads).
+Then the same model with bf16 autocast (on CPUs with native bf16, and CUDA) and larger batches,
+and the shared Trainer's own step (data sampling, augmentation, clipping) against a bare loop.
 
-    python benchmarks/train.py [--steps 30] [--device cpu|cuda]
+    python benchmarks/train.py [--data data/prepared/asap] [--steps 8] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -23,54 +24,75 @@ import torch  # noqa: E402
 from pianogen.rnn_task import AugmentConfig, make_rnn_task, run_model, sequence_loss  # noqa: E402
 from pianogen.training import TrainConfig, Trainer  # noqa: E402
 
-SIZES = {
-    "note-rnn (shipped, 2x256)": ("note-rnn", {"layers": 2, "hidden": 256, "embed": 64}, 128),
-    "perf-rnn (shipped, 2x256)": ("perf-rnn", {"layers": 2, "hidden": 256, "embed": 128}, 256),
-    "perf-rnn (Magenta 3x512)": ("perf-rnn", {"layers": 3, "hidden": 512, "embed": 256}, 256),
+MODELS = {
+    "perf-rnn 2x256": ("perf-rnn", {"layers": 2, "hidden": 256, "embed": 128}, 256),
+    "perf-rnn 2x512": ("perf-rnn", {"layers": 2, "hidden": 512, "embed": 256}, 256),
+    "perf-rnn 3x512 (Magenta)": ("perf-rnn", {"layers": 3, "hidden": 512, "embed": 256}, 256),
+    "note-rnn 2x256": ("note-rnn", {"layers": 2, "hidden": 256, "embed": 64}, 128),
 }
+SETTINGS = [("float32, batch 16 (reference)", False, 16), ("bf16, batch 16", True, 16), ("bf16, batch 64", True, 64)]
+
+
+def bare_rate(task, kind, batch, steps, device, bf16) -> float:
+    """Tokens/s of forward + loss + backward + AdamW over pre-drawn batches."""
+    model = task.models["model"]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
+    batches = [torch.from_numpy(task.sampler.batch(batch)).to(device) for _ in range(steps + 2)]
+
+    def step(b):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out, _ = run_model(model, kind, b)
+        loss, _ = sequence_loss(kind, out, b[:, 1:])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    for b in batches[:2]:  # warm-up
+        step(b)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    for b in batches[2:]:
+        step(b)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch * (batches[0].shape[1] - 1) / (time.perf_counter() - t)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(ROOT / "data" / "prepared" / "maestro-mini"))
-    ap.add_argument("--steps", type=int, default=30)
-    ap.add_argument("--batch-size", type=int, default=16)
+    default = ROOT / "data" / "prepared" / "asap"
+    ap.add_argument("--data", default=str(default if default.is_dir() else ROOT / "data" / "prepared" / "maestro-mini"))
+    ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
-    print(f"device: {args.device}" + (f" ({torch.cuda.get_device_name()})" if args.device.startswith("cuda") else f" ({torch.get_num_threads()} threads)"))
-    print(f"{'model':<28}{'seq':>5}{'trainer tok/s':>15}{'bare tok/s':>12}{'ratio':>8}")
-    for name, (kind, model_cfg, seq_len) in SIZES.items():
-        cfg = TrainConfig(max_steps=args.steps, batch_size=args.batch_size, seq_len=seq_len, eval_every=10**9, progress=False, device=args.device)
+    device = torch.device(args.device)
+    print(f"device: {device}" + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)") + f", data {args.data}")
+    print("| model | setting | tokens/s | vs reference |\n| --- | --- | ---: | ---: |")
+    for name in args.models:
+        kind, model_cfg, seq_len = MODELS[name]
+        cfg = TrainConfig(batch_size=16, seq_len=seq_len, progress=False, device=args.device, eval_every=10**9)
         task = make_rnn_task(kind, args.data, cfg, model_cfg, AugmentConfig())
+        task.models["model"].to(device).train()
+        ref = None
+        for label, bf16, batch in SETTINGS:
+            rate = bare_rate(task, kind, batch, args.steps, device, bf16)
+            ref = ref or rate
+            print(f"| {name} | {label} | {rate:,.0f} | {rate / ref:.2f}x |", flush=True)
+        # The shared Trainer's step (sampling, augmentation, clipping, logging) vs the bare loop.
+        cfg = TrainConfig(batch_size=64, seq_len=seq_len, progress=False, device=args.device, eval_every=10**9, max_steps=10**6)
         with tempfile.TemporaryDirectory() as tmp:
             trainer = Trainer(task, cfg, Path(tmp) / "bench")
-            for _ in range(3):  # warm-up
+            for _ in range(2):
                 task.train_step(trainer, 0)
-            if trainer.device.type == "cuda":
-                torch.cuda.synchronize()
             t = time.perf_counter()
-            for step in range(args.steps):
-                task.train_step(trainer, step)
-            if trainer.device.type == "cuda":
+            for s in range(args.steps):
+                task.train_step(trainer, s)
+            if device.type == "cuda":
                 torch.cuda.synchronize()
-            ours = args.steps * cfg.batch_size * seq_len / (time.perf_counter() - t)
-        model = task.models["model"]
-        opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        batches = [torch.from_numpy(task.sampler.batch(cfg.batch_size)).to(trainer.device) for _ in range(args.steps)]
-        if trainer.device.type == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        for b in batches:
-            with trainer.autocast():
-                out, _ = run_model(model, kind, b)
-            loss, _ = sequence_loss(kind, out, b[:, 1:])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        if trainer.device.type == "cuda":
-            torch.cuda.synchronize()
-        bare = args.steps * cfg.batch_size * seq_len / (time.perf_counter() - t)
-        print(f"{name:<28}{seq_len:>5}{ours:>15,.0f}{bare:>12,.0f}{ours / bare:>7.2f}x")
+            ours = args.steps * 64 * seq_len / (time.perf_counter() - t)
+        print(f"| {name} | Trainer step, bf16={trainer.autocast_dtype is not None}, batch 64 | {ours:,.0f} | {ours / ref:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":

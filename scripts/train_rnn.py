@@ -42,11 +42,13 @@ def main() -> int:
     trainer = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": "train_rnn"})
     report = trainer.fit()
     if report:
-        t = report["final"]["test"]
         b = report["final"]["baselines"]
+        split = b["split"]
+        t = report["final"][split]
+        absent = "" if split == "test" else " (this corpus has no test split)"
         print(
-            f"{args.model}: {report['steps']} steps in {report['wall_seconds']:.0f} s; test NLL {t['nll_per_token']:.3f} nats/token, "
-            f"{t['nll_per_second']:.1f} nats/s (bigram {b['bigram']['nll_per_second']:.1f}, unigram {b['unigram']['nll_per_second']:.1f}) -> {trainer.ckpt_path}"
+            f"{args.model}: {report['steps']} steps in {report['wall_seconds']:.0f} s; {split} NLL {t['nll_per_token']:.3f} nats/token, "
+            f"{t['nll_per_second']:.1f} nats/s (bigram {b['bigram']['nll_per_second']:.1f}, unigram {b['unigram']['nll_per_second']:.1f}){absent} -> {trainer.ckpt_path}"
         )
     return 0
 

@@ -98,6 +98,16 @@ def test_short_training_beats_unigram(kind, prepared, tmp_path):
     assert saved["data"]["test_pieces"] == 3 and saved["parameters"]["model"] > 0
 
 
+@pytest.mark.slow
+def test_perf_rnn_beats_the_bigram(prepared, tmp_path):
+    """The bar that matters: a small perf-rnn trained briefly beats the add-k bigram on test."""
+    cfg = tiny_cfg(max_steps=300, eval_every=100, batch_size=16, seq_len=128, lr=5e-3)
+    report = train("perf-rnn", prepared, tmp_path / "p", cfg, model={"layers": 1, "hidden": 128, "embed": 32, "dropout": 0.0})
+    test, base = report["final"]["test"], report["final"]["baselines"]
+    assert base["split"] == "test"
+    assert test["nll_per_token"] < base["bigram"]["nll_per_token"] < base["unigram"]["nll_per_token"]
+
+
 def test_checkpoint_loads_weights_only(trained):
     for kind, path in trained.items():
         raw = torch.load(path, weights_only=True)
@@ -127,6 +137,34 @@ def test_resume_matches_uninterrupted(prepared, tmp_path, monkeypatch):
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
     assert resumed["final"]["test"]["nll_per_token"] == pytest.approx(full["final"]["test"]["nll_per_token"], rel=1e-4)
+
+
+def test_ctrl_c_after_an_update_resumes_exactly(prepared, tmp_path, monkeypatch):
+    """SIGINT arriving after opt.step() but before the step counter moves: the state saved
+    must be the one after that update (before the fix, the weights were one update ahead)."""
+    import signal
+
+    cfg = tiny_cfg(max_steps=16, eval_every=4)
+    train("perf-rnn", prepared, tmp_path / "full", cfg)
+    import pianogen.rnn_task as rt
+
+    real = rt.RNNTask.train_step
+
+    def ctrl_c_after_step_10(self, trainer, step):
+        out = real(self, trainer, step)  # the optimizer has stepped
+        if step == 10:
+            os.kill(os.getpid(), signal.SIGINT)
+        return out
+
+    monkeypatch.setattr(rt.RNNTask, "train_step", ctrl_c_after_step_10)
+    with pytest.raises(KeyboardInterrupt):
+        train("perf-rnn", prepared, tmp_path / "cut", cfg)
+    assert torch.load(tmp_path / "cut.state.pt", weights_only=True)["step"] == 11
+    monkeypatch.setattr(rt.RNNTask, "train_step", real)
+    train("perf-rnn", prepared, tmp_path / "cut", cfg, resume=True)
+    a, b = load(tmp_path / "full.pt")["state_dict"], load(tmp_path / "cut.pt")["state_dict"]
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
 
 
 def test_nan_loss_stops_and_keeps_checkpoint(prepared, tmp_path, monkeypatch):
@@ -180,6 +218,8 @@ def test_sampling_properties(kind, trained, tmp_path):
     cont = out[~out["is_seed"]]
     assert len(cont) > 0 and cont["start"].min() >= seed_notes["start"].max() - 1e-9
     seed_end = seed_notes["end"].max()
+    # One meaning for every model: `seconds` after the seed's last release, never past it.
+    assert out["end"].max() <= seed_end + 12 + 1e-9
     assert abs((out["end"].max() - seed_end) - 12) <= 1.2  # seconds within 10%
     assert out["pitch"].between(21, 108).all()
     assert out.equals(sample(trained[kind], seed_notes=seed, seconds=12, temperature=1.0, top_p=0.95, seed=3))
@@ -269,3 +309,90 @@ def test_torchrun_ddp_two_processes(prepared, tmp_path):
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["world_size"] == 2 and report["steps"] == 6
     assert load(out.with_suffix(".pt"))["kind"] == "perf-rnn"
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_samplers_put_model_and_tensors_on_their_device(device, trained):
+    """load_sampler / load_gan on a device: the model's weights live there and sampling runs
+    (on CPU here; on a GPU the same test covers CUDA)."""
+    from pianogen.sampling import RNNSampler, GANSampler
+
+    for kind, path in trained.items():
+        s = RNNSampler(path, device)
+        assert {p.device.type for p in s.model.parameters()} == {torch.device(device).type}
+        notes = sample(s, seed_notes="C4 E4 G4", seconds=3, seed=2)
+        assert len(notes) > 3 and notes["end"].max() <= notes[notes["is_seed"]]["end"].max() + 3 + 1e-9
+        if device == "cpu":
+            pd.testing.assert_frame_equal(notes, sample(path, seed_notes="C4 E4 G4", seconds=3, seed=2))
+    g = GANSampler(ROOT / "checkpoints" / "musegan.pt", device)
+    assert {p.device.type for p in g.model.parameters()} == {torch.device(device).type}
+    assert g.generate(seed=1, bars=2).rolls.shape[2] == 2
+
+
+def _torchrun(args, tmp_path, script="scripts/train_rnn.py", timeout=300):
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", script, *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
+
+
+DDP_TINY = ["--model", "perf-rnn", "--batch-size", "4", "--seq-len", "32", "--layers", "1", "--hidden", "32", "--embed", "16",
+            "--threads", "1", "--progress", "false", "--warmup-steps", "0", "--min-lr-ratio", "1.0", "--eval-every", "4"]
+
+
+@pytest.mark.slow
+def test_torchrun_resume_keeps_each_ranks_data(prepared, tmp_path):
+    """Stop a 2-process run after 4 steps and resume it: every rank gets its own random state
+    back (ranks keep drawing different windows), and the weights equal an uninterrupted run."""
+    data = ["--data", str(prepared)]
+    full = _torchrun([*DDP_TINY, *data, "--out", str(tmp_path / "full"), "--max-steps", "8"], tmp_path)
+    assert full.returncode == 0, full.stderr[-3000:]
+    cut = _torchrun([*DDP_TINY, *data, "--out", str(tmp_path / "cut"), "--max-steps", "4"], tmp_path)
+    assert cut.returncode == 0, cut.stderr[-3000:]
+    st = torch.load(tmp_path / "cut.state.pt", weights_only=True)
+    assert st["world_size"] == 2 and st["ranks"][0]["task_rng"] != st["ranks"][1]["task_rng"]
+    resumed = _torchrun([*DDP_TINY, *data, "--out", str(tmp_path / "cut"), "--max-steps", "8", "--resume"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    a = torch.load(tmp_path / "full.state.pt", weights_only=True)
+    b = torch.load(tmp_path / "cut.state.pt", weights_only=True)
+    assert a["step"] == b["step"] == 8
+    for k, v in a["models"]["model"].items():
+        torch.testing.assert_close(v, b["models"]["model"][k], rtol=1e-5, atol=1e-6)
+    for r in range(2):
+        assert a["ranks"][r]["task_rng"] == b["ranks"][r]["task_rng"]
+
+
+@pytest.mark.slow
+def test_torchrun_ranks_stop_together_with_skewed_clocks(prepared, tmp_path):
+    """Rank 1's clock runs 50x fast, so only it sees the --max-minutes deadline pass: the
+    ranks must still stop at the same step (else collectives mismatch or hang)."""
+    driver = tmp_path / "skewed.py"
+    driver.write_text(
+        "import os, runpy, sys, time\n"
+        "if os.environ.get('RANK') == '1':\n"
+        "    real = time.perf_counter; t0 = real()\n"
+        "    time.perf_counter = lambda: t0 + 50 * (real() - t0)\n"
+        f"sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
+        "sys.argv = ['train_rnn.py'] + sys.argv[1:]\n"
+        f"runpy.run_path({str(ROOT / 'scripts' / 'train_rnn.py')!r}, run_name='__main__')\n"
+    )
+    proc = _torchrun([*DDP_TINY, "--data", str(prepared), "--out", str(tmp_path / "s"), "--max-steps", "100000", "--max-minutes", "0.05"],
+                     tmp_path, script=str(driver), timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["stopped"] == "max_minutes" and 0 < report["steps"] < 100000
+
+
+@pytest.mark.parametrize("name", ["note-rnn", "perf-rnn"])
+def test_density_control_moves_notes_per_second(name):
+    """The density control is monotone on the shipped models: sparser < as-is < busier."""
+    from pianogen.evaluation.features import piece_features
+
+    ck = ROOT / "checkpoints" / f"{name}.pt"
+    rates = []
+    for density in (-3.0, 0.0, 3.0):
+        batch = sample(ck, seconds=12, seed=7, n=6, top_p=0.95, density=density)
+        rates.append(np.mean([piece_features(g)["notes_per_second"] for _, g in batch.groupby("sample")]))
+    assert rates[0] < rates[1] < rates[2], rates
