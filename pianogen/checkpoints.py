@@ -55,7 +55,7 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
-    """(model in eval mode, checkpoint dict) from a checkpoint file."""
+    """(model in eval mode on ``map_location``, checkpoint dict) from a checkpoint file."""
     from pianogen.models import build_model
 
     ckpt = load(path, map_location)
@@ -64,4 +64,4 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         model.load_state_dict(ckpt["state_dict"])
     except (ValueError, RuntimeError, TypeError) as exc:
         raise CheckpointError(f"{path}: checkpoint does not match its model ({str(exc).splitlines()[0][:160]})") from None
-    return model.eval(), ckpt
+    return model.to(map_location).eval(), ckpt

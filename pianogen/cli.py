@@ -23,18 +23,25 @@ def parser(description: str, example: str) -> argparse.ArgumentParser:
 
 
 def add_dataclass_flags(ap: argparse.ArgumentParser, cls, group: str, prefix: str = "") -> None:
-    """One --flag per field of a config dataclass (default None = keep file/default value)."""
+    """One --flag per field of a config dataclass (default None = keep file/default value).
+
+    Flags are spelled with hyphens only (``--aug-transpose``, ``--roll-velocity``); the older
+    spellings with an underscore after the prefix (``--aug_transpose``) still parse, unlisted.
+    """
     g = ap.add_argument_group(group)
     for f in fields(cls):
         default = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
-        flag = "--" + prefix + f.name.replace("_", "-")
+        flag = "--" + (prefix + f.name).replace("_", "-")
         if isinstance(default, bool):
-            g.add_argument(flag, dest=prefix + f.name, type=lambda s: s.lower() in ("1", "true", "yes", "on"), default=None, metavar="BOOL", help=f"(default: {default})")
+            kw = dict(type=lambda s: s.lower() in ("1", "true", "yes", "on"), metavar="BOOL", help=f"(default: {default})")
         elif isinstance(default, tuple):
-            kind = type(default[0]) if default else float
-            g.add_argument(flag, dest=prefix + f.name, type=kind, nargs="+", default=None, help=f"(default: {' '.join(map(str, default))})")
+            kw = dict(type=type(default[0]) if default else float, nargs="+", help=f"(default: {' '.join(map(str, default))})")
         else:
-            g.add_argument(flag, dest=prefix + f.name, type=type(default) if default is not None else str, default=None, help=f"(default: {default})")
+            kw = dict(type=type(default) if default is not None else str, help=f"(default: {default})")
+        g.add_argument(flag, dest=prefix + f.name, default=None, **kw)
+        old = "--" + prefix + f.name.replace("_", "-")
+        if old != flag:  # keep old commands working
+            g.add_argument(old, dest=prefix + f.name, default=None, **{**kw, "help": argparse.SUPPRESS})
 
 
 def picked(args: argparse.Namespace, cls, prefix: str = "") -> dict[str, Any]:

@@ -36,6 +36,15 @@ class GANConfig:
     real_reference: int = 256  # real crops the metrics are compared with
 
 
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017): mean over the batch of (||grad_x D(x)|| - 1)^2
+    at x = alpha * real + (1 - alpha) * fake, differentiable for the critic's update.
+    In fp32: the penalty needs precise gradients."""
+    mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    grads = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)[0]
+    return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
 def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
     """Mean absolute difference of MuseGAN metrics, each scaled to about [0, 1].
 
@@ -128,10 +137,7 @@ class GANTask(Task):
                 fake = G(self._latent(bs, dev)).float()
             with trainer.autocast():
                 d_real, d_fake = D(real).float().mean(), D(fake).float().mean()
-            alpha = torch.rand(bs, 1, 1, 1, 1, device=dev)
-            mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-            grads = torch.autograd.grad(D(mix).sum(), mix, create_graph=True)[0]  # fp32: the penalty needs precise grads
-            gp = ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
+            gp = gradient_penalty(D, real, fake, torch.rand(bs, 1, 1, 1, 1, device=dev))
             d_loss = d_fake - d_real + self.gan.gp_weight * gp
             trainer.backward(d_loss, "critic")
         for p in self.net.critic.parameters():

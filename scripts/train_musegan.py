@@ -14,11 +14,12 @@ from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 def main() -> int:
     from pianogen.gan_task import GANConfig, make_gan_task
     from pianogen.representations.pianoroll import PianorollConfig
-    from pianogen.training import TrainConfig, Trainer, load_config
+    from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
     ap = parser(__doc__, "python scripts/train_musegan.py --data data/prepared/maestro-mini --out checkpoints/my-musegan --max-minutes 10")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
     ap.add_argument("--out", required=True, help="output path stem, e.g. checkpoints/NAME")
+    ap.add_argument("--config", help='YAML/JSON config file with optional sections "train", "gan", "pianoroll", "model"; flags override it')
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--force", action="store_true")
     ap.add_argument("--z-dim", type=int)
@@ -31,10 +32,15 @@ def main() -> int:
     args = ap.parse_args()
     setup_logging()
     gan_defaults = {"lr": 1e-3, "betas": (0.5, 0.9), "grad_clip": 0.0, "warmup_steps": 0, "min_lr_ratio": 1.0, "batch_size": 16, "eval_every": 100, "max_steps": 1000}
-    train_cfg = load_config(TrainConfig, {**gan_defaults, **picked(args, TrainConfig)})
-    gan = load_config(GANConfig, picked(args, GANConfig, "gan_"))
-    model = {k: v for k in ("z_dim", "g_channels", "d_channels") if (v := getattr(args, k)) is not None}
-    task = make_gan_task(args.data, train_cfg.seed, picked(args, PianorollConfig, "roll_"), model, gan, out=args.out)
+    file_cfg = read_config_file(args.config) if args.config else {}
+    unknown = set(file_cfg) - {"train", "gan", "pianoroll", "model"}
+    if unknown:
+        raise ValueError(f"{args.config}: unknown sections {sorted(unknown)} (use train, gan, pianoroll, model)")
+    train_cfg = load_config(TrainConfig, {**gan_defaults, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
+    gan = load_config(GANConfig, {**file_cfg.get("gan", {}), **picked(args, GANConfig, "gan_")})
+    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels") if (v := getattr(args, k)) is not None}}
+    roll = {**file_cfg.get("pianoroll", {}), **picked(args, PianorollConfig, "roll_")}
+    task = make_gan_task(args.data, train_cfg.seed, roll, model, gan, out=args.out)
     report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": "train_musegan"}).fit()
     if report:
         d = report["final"]["distance"]

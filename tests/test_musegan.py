@@ -43,7 +43,7 @@ def test_one_critic_and_generator_step(tiny_task, tmp_path):
     trainer = Trainer(tiny_task, cfg, tmp_path / "g")
     before = {k: p.detach().clone() for k, p in tiny_task.net.named_parameters()}
     m = tiny_task.train_step(trainer, 0)
-    assert all(np.isfinite(v) for v in m.values()) and m["gp"] >= 0
+    assert all(np.isfinite(v) for v in m.values())
     changed = {k.split(".")[0] for k, p in tiny_task.net.named_parameters() if not torch.equal(p, before[k])}
     assert changed == {"generator", "critic"}
 
@@ -84,6 +84,22 @@ def test_sampling_midi_and_determinism(tiny_ckpt, tmp_path):
     assert long.rolls.shape[2] == 8
 
 
+def test_shipped_generator_makes_notes_that_reach_the_midi(tmp_path):
+    """The same checks on the shipped checkpoint, where silence cannot pass: every voice has
+    notes, seeds differ, each note of the roll is one note_on in the MIDI file."""
+    from conftest import ROOT
+
+    ck = ROOT / "checkpoints" / "musegan.pt"
+    a, b = sample_gan(ck, seed=5, bars=4), sample_gan(ck, seed=6, bars=4)
+    assert a.rolls.any(axis=(0, 2, 3, 4)).all()  # melody, inner and bass all sound
+    assert not np.array_equal(a.rolls, b.rolls) and np.array_equal(a.rolls, sample_gan(ck, seed=5, bars=4).rolls)
+    multi, merged = a.write_midi(tmp_path / "m.mid", tmp_path / "one.mid")
+    per_track = [sum(1 for m in t if m.type == "note_on" and m.velocity > 0) for t in mido.MidiFile(multi).tracks]
+    assert sorted(n for n in per_track if n) == sorted(len(v) for v in a.track_notes().values()) and min(len(v) for v in a.track_notes().values()) > 0
+    ons = sum(1 for t in mido.MidiFile(merged).tracks for m in t if m.type == "note_on" and m.velocity > 0)
+    assert ons == len(a.notes[0]) > 0
+
+
 def test_interpolate_ends_and_norm(tiny_ckpt):
     from pianogen.sampling import load_gan
 
@@ -106,5 +122,86 @@ def test_short_training_moves_metrics_toward_real(prepared, tmp_path):
     assert final["distance"]["generated"] < final["distance"]["untrained"]
     real, gen, untrained = final["real"], final["generated"], final["untrained"]
     upc = [k for k in real if k.startswith("UPC/")]
-    closer = sum(abs(gen[k] - real[k]) < abs(untrained[k] - real[k]) for k in upc if not np.isnan(gen[k]))
+    # A voice the untrained generator leaves silent (UPC undefined) is as far from real as can be.
+    far = lambda v, r: abs(v - r) if not np.isnan(v) else np.inf  # noqa: E731
+    closer = sum(far(gen[k], real[k]) < far(untrained[k], real[k]) for k in upc)
     assert closer >= 2  # used pitch classes per bar move toward real music on most voices
+
+
+def test_train_script_reads_a_config_file(prepared, tmp_path):
+    """README: GAN configs load from YAML/JSON with --config; flags override the file."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    cfg = tmp_path / "gan.yaml"
+    cfg.write_text("train:\n  max_steps: 2\n  batch_size: 4\n  eval_every: 2\n  progress: false\n  threads: 1\n"
+                   "gan:\n  n_critic: 2\n  eval_samples: 8\npianoroll:\n  n_bars: 2\n  velocity: 70\nmodel:\n  g_channels: 8\n  d_channels: 8\n")
+    out = tmp_path / "g"
+    proc = subprocess.run([sys.executable, "scripts/train_musegan.py", "--data", str(prepared), "--out", str(out), "--config", str(cfg), "--gan-n-critic", "1"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["steps"] == 2 and report["config"]["train"]["batch_size"] == 4
+    assert report["config"]["gan"]["n_critic"] == 1  # the flag wins over the file
+    assert report["config"]["representation"]["config"]["n_bars"] == 2 and report["config"]["representation"]["config"]["velocity"] == 70
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"trian": {}}')
+    proc = subprocess.run([sys.executable, "scripts/train_musegan.py", "--data", str(prepared), "--out", str(tmp_path / "h"), "--config", str(bad)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1 and "unknown sections" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_gradient_penalty_against_known_gradients():
+    """Critics whose input gradient is known in closed form."""
+    from pianogen.gan_task import gradient_penalty
+
+    torch.manual_seed(0)
+    real, fake = torch.rand(3, 2, 1, 4, 5), torch.rand(3, 2, 1, 4, 5)
+    alpha = torch.rand(3, 1, 1, 1, 1)
+    w = torch.randn(2, 1, 4, 5)
+    w = 3 * w / w.norm()  # linear critic: gradient w everywhere, norm 3 -> penalty (3 - 1)^2
+    linear = lambda x: (x * w).flatten(1).sum(1)  # noqa: E731
+    assert float(gradient_penalty(linear, real, fake, alpha).detach()) == pytest.approx(4.0, rel=1e-5)
+    unit = lambda x: (x * (w / 3)).flatten(1).sum(1)  # noqa: E731
+    assert float(gradient_penalty(unit, real, fake, alpha).detach()) == pytest.approx(0.0, abs=1e-10)
+    # D(x) = ||x||^2 / 2: the gradient is x itself, so the norm is that of the mix.
+    square = lambda x: 0.5 * (x**2).flatten(1).sum(1)  # noqa: E731
+    mix = alpha * real + (1 - alpha) * fake
+    expected = float(((mix.flatten(1).norm(dim=1) - 1) ** 2).mean())
+    assert float(gradient_penalty(square, real, fake, alpha).detach()) == pytest.approx(expected, rel=1e-5)
+    # Differentiable for the critic's update: the penalty's gradient reaches w.
+    wp = w.clone().requires_grad_(True)
+    gradient_penalty(lambda x: (x * wp).flatten(1).sum(1), real, fake, alpha).backward()
+    torch.testing.assert_close(wp.grad, 2 * (3 - 1) * w / 3, rtol=1e-4, atol=1e-6)  # d/dw (||w|| - 1)^2
+
+
+def test_resume_matches_uninterrupted(prepared, tmp_path):
+    """Critic and generator weights after 2 + 2 resumed steps equal 4 straight steps."""
+    gan = GANConfig(n_critic=2, eval_samples=4, real_reference=16)
+
+    def run(out, steps, resume=False):
+        task = make_gan_task(str(prepared), 0, {}, TINY, gan, out=str(out))
+        cfg = TrainConfig(max_steps=steps, eval_every=2, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False, threads=2)
+        Trainer(task, cfg, out, resume=resume, force=not resume).fit()
+        return task.net.state_dict()
+
+    full = run(tmp_path / "full", 4)
+    run(tmp_path / "cut", 2)
+    resumed = run(tmp_path / "cut", 4, resume=True)
+    for k in full:
+        torch.testing.assert_close(full[k], resumed[k], rtol=1e-5, atol=1e-6)
+
+
+def test_critic_onsets_continue_across_bar_lines():
+    from pianogen.models.musegan import onset_counts
+
+    x = torch.zeros(1, 1, 3, 4, 5)
+    x[0, 0, 0, 2:, 1] = 1  # starts at bar 0 step 2, held through bar 1 into bar 2
+    x[0, 0, 1, :, 1] = 1
+    x[0, 0, 2, :2, 1] = 1
+    x[0, 0, 2, 3, 4] = 1  # a second key in bar 2
+    on = onset_counts(x)
+    assert float(on.sum()) == 2.0 and on[0, 0, 0, 2] == 1 and on[0, 0, 2, 3] == 1

@@ -94,3 +94,18 @@ def test_metrics_by_hand():
     assert tonal_distance(same, 48)[(0, 1)] == pytest.approx(0.0)
     m = musegan_metrics(r, ("a", "b"), 48)
     assert set(m) == {"EB/a", "EB/b", "UPC/a", "UPC/b", "QN/a", "QN/b", "TD/a-b"}
+
+
+def test_tonal_distance_pinned_to_hand_values():
+    """Harte et al.'s 6-D tonal centroid, worked by hand: C = (0, 1, 0, 1, 0, 0.5);
+    G (pc 7) = (1/2, sqrt(3)/2, 1, 0, sqrt(3)/4, -1/4); F# (pc 6) = (0, -1, 0, -1, 0, 0.5)."""
+    r = np.zeros((1, 2, 2, 8, 24), dtype=bool)
+    r[0, 0, :, :, 0] = True  # track 0: C in both bars
+    r[0, 1, 0, :, 7] = True  # track 1: G in bar 0
+    r[0, 1, 1, :, 6] = True  # track 1: F# in bar 1
+    d_cg = np.sqrt(0.25 + (1 - np.sqrt(3) / 2) ** 2 + 1 + 1 + 3 / 16 + 9 / 16)
+    d_cfs = np.sqrt(8.0)  # the tritone is the farthest point on the fifths and minor-thirds circles
+    assert tonal_distance(r, 48)[(0, 1)] == pytest.approx((d_cg + d_cfs) / 2, rel=1e-9)
+    # A bar where one track is silent does not count.
+    r[0, 1, 1] = False
+    assert tonal_distance(r, 48)[(0, 1)] == pytest.approx(d_cg, rel=1e-9)

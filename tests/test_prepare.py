@@ -16,7 +16,7 @@ import pytest
 
 from conftest import CORPUS, MAESTRO_ROOT, MIDI_FILES, ROOT
 from pianogen.data import PrepareConfig, PrepareError, load_notes, load_pieces, prepare, read_midi
-from pianogen.data.corpus import hash_split
+from pianogen.data.corpus import hash_split, split_group
 from pianogen.io import OutputExistsError
 
 CFG = PrepareConfig(progress=False, workers=2)
@@ -97,8 +97,20 @@ def test_plain_folder_hash_split(tmp_path):
     assert res.summary["source_kind"] == "folder" and len(pieces) == 12
     assert pieces["composer"].isna().all() and pieces["year"].isna().all()
     assert all(pieces["path"].str.startswith("deep/"))
-    assert list(pieces["split"]) == [hash_split(p, 0.3, 0.3) for p in pieces["path"]]
+    assert list(pieces["split"]) == [hash_split(split_group(p), 0.3, 0.3) for p in pieces["path"]]
     assert set(pieces["split"]) <= {"train", "validation", "test"}
+    # Pieces cut from one performance share a split in a plain folder too.
+    for stem, g in pieces.assign(group=pieces["path"].map(split_group)).groupby("group"):
+        assert g["split"].nunique() == 1, stem
+
+
+def test_split_group_joins_movements_and_parts():
+    base = "a/MIDI-Unprocessed_R1_D1-1-8_mid--AUDIO-from_mp3_01_R1_2015_wav--1"
+    same = [f"{base}.midi", f"{base}_cut.midi", f"{base}_cut_mov_2.midi", f"{base}_cut_no_3.midi", f"{base}_part1.mid", f"{base}_a.mid"]
+    assert {split_group(p) for p in same} == {base}
+    assert split_group("b/" + same[0].split("/")[1]) != split_group(same[0])  # another folder, another performance
+    assert split_group("x/Chopin_Ballade_1.mid") != split_group("x/Chopin_Ballade_2.mid")  # numbers alone are not parts
+    assert split_group("x/_a.mid") == "x/_a"  # never an empty name
 
 
 def test_hash_split_is_stable_and_proportional():

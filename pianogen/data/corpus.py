@@ -12,6 +12,7 @@ Outputs in ``out/`` (each written atomically: temp file, then rename):
 from __future__ import annotations
 
 import hashlib
+import re
 import logging
 import multiprocessing
 import os
@@ -90,6 +91,19 @@ def hash_split(path: str, val_fraction: float, test_fraction: float) -> str:
     return "train"
 
 
+_PART_SUFFIX = re.compile(r"(?:[_\- ](?:cut|(?:no|mov|mvt|movement|part|pt)[_\- ]?\d+|part\d+|[a-z]))+$", re.IGNORECASE)
+
+
+def split_group(rel: str) -> str:
+    """What decides a metadata-less file's split: its path without the extension and without
+    movement/part suffixes (``_cut``, ``_mov_2``, ``_no_3``, ``_part1``, ``_a``...), so pieces
+    cut from one performance land in one split. The folder counts too (same names in two
+    folders are different performances), but files of one folder are not grouped otherwise:
+    a folder may hold a whole composer."""
+    p = PurePosixPath(rel)
+    return str(p.with_name(_PART_SUFFIX.sub("", p.stem) or p.stem))
+
+
 def _is_midi(name: str) -> bool:
     return name.lower().endswith(MIDI_SUFFIXES)
 
@@ -120,7 +134,7 @@ def _folder_entries(rels: list[str], cfg: PrepareConfig) -> list[Entry]:
     ids = [_piece_id(r) for r in rels]
     dup = {i for i in ids if ids.count(i) > 1} if len(set(ids)) < len(ids) else set()
     return [
-        Entry(path=r, member=r, piece_id=r if i in dup else i, split=hash_split(r, cfg.val_fraction, cfg.test_fraction))
+        Entry(path=r, member=r, piece_id=r if i in dup else i, split=hash_split(split_group(r), cfg.val_fraction, cfg.test_fraction))
         for r, i in zip(rels, ids)
     ]
 

@@ -6,6 +6,11 @@ two samples of distances. Each is smoothed with a Gaussian kernel density estima
 reports the overlapping area (OA, 1 = the generated set is as spread and placed as the
 reference) and the KL divergence KL(intra || inter) (0 = same). Distances are Euclidean
 (absolute difference for scalars, L2 for histograms).
+
+Of mgeval's two conventions (intra-set distances of the generated set, or of the reference
+set, against the inter-set distances) this module uses the *generated* set's: OA(intra_gen,
+inter); the real-music ceiling applies the same function with real train segments in the
+generated set's place.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ def pairwise(a: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
 
 
 def kde(samples: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """Gaussian KDE (Scott's bandwidth) evaluated on ``grid``, normalized to integrate to 1."""
+    """Gaussian KDE evaluated on ``grid``, normalized to integrate to 1. Bandwidth: Silverman's
+    normal-reference rule of thumb, 1.06 * sd * n^(-1/5) (floored so a constant sample still
+    has a width)."""
     samples = np.asarray(samples, dtype=float)
     bw = 1.06 * max(samples.std(), 1e-3 * (np.abs(samples).max() + 1e-12), 1e-9) * len(samples) ** (-1 / 5)
     dens = np.exp(-0.5 * ((grid[:, None] - samples[None, :]) / bw) ** 2).sum(1)

@@ -128,10 +128,20 @@ class Critic(nn.Module):
         shared = self.shared(priv).flatten(2)  # (B, w, L)
         chroma_in = x96.view(B, T, L, S, OCTAVES, PC).sum(4)  # (B, T, L, S, 12)
         ch = self.chroma(chroma_in).flatten(2)  # (B, w/2, L)
-        onset_in = F.relu(x - F.pad(x, (0, 0, 1, 0))[..., :-1, :]).sum(-1, keepdim=True)  # (B, T, L, S, 1)
+        onset_in = onset_counts(x)[..., None]  # (B, T, L, S, 1)
         on = self.onset(onset_in).flatten(2)  # (B, w/2, L)
         h = self.temporal(torch.cat([shared, ch, on], 1))  # (B, feat, L)
         return self.score(h.flatten(1)).squeeze(1)
+
+
+def onset_counts(x: torch.Tensor) -> torch.Tensor:
+    """(B, tracks, bars, steps, pitches) rolls -> (B, tracks, bars, steps) count of keys that
+    turn on at each step (rising edges), continuous across bar lines: a note held over a bar
+    line is one onset, not one per bar."""
+    B, T, L, S, P = x.shape
+    flat = x.reshape(B, T, L * S, P)
+    prev = F.pad(flat, (0, 0, 1, 0))[..., :-1, :]
+    return F.relu(flat - prev).sum(-1).view(B, T, L, S)
 
 
 class MuseGAN(nn.Module):

@@ -1,0 +1,45 @@
+"""The n-gram baselines and the sampler's token picking, on toy inputs worked by hand."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from pianogen.baselines import baseline_report, ngram_nll
+from pianogen.sampling import pick
+
+
+def test_unigram_and_bigram_nll_by_hand():
+    # Vocabulary {0, 1}; id 2 is BOS. Train counts: unigram 0:2, 1:2; bigram (BOS,0):1, (0,1):2, (1,0):1.
+    train, test = [np.array([2, 0, 1, 0, 1])], [np.array([2, 0, 0])]
+    nll, k = ngram_nll(train, test, test, 2, 1)
+    assert nll == pytest.approx(2 * math.log(2))  # P(0) = 1/2 whatever k
+    # Bigram: P(0|BOS) = (1+k)/(1+2k), P(0|0) = k/(2+2k); k = 1 fits best -> 2/3 and 1/4.
+    nll, k = ngram_nll(train, test, test, 2, 2)
+    assert k == 1.0 and nll == pytest.approx(math.log(6))
+    rep = baseline_report(train, test, test, 2, seconds=4.0)
+    assert rep["bigram"]["nll_per_token"] == pytest.approx(math.log(6) / 2)
+    assert rep["bigram"]["nll_per_second"] == pytest.approx(math.log(6) / 4)
+
+
+def _draws(logits, n=20000, **kw):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.tensor(logits, dtype=torch.float32).log()[None].expand(n, -1)
+    return np.bincount(pick(x, gen=gen, **kw).numpy(), minlength=len(logits)) / n
+
+
+def test_pick_top_k_top_p_and_temperature():
+    probs = [0.6, 0.3, 0.1]
+    assert _draws(probs, temperature=1.0, top_k=0, top_p=1.0) == pytest.approx(probs, abs=0.015)
+    # top-k 2: the third class never comes; the two others renormalize to 2/3, 1/3.
+    assert _draws(probs, temperature=1.0, top_k=2, top_p=1.0) == pytest.approx([2 / 3, 1 / 3, 0], abs=0.015)
+    # Nucleus: the smallest set whose mass reaches top_p. 0.5 -> {0}; 0.7 -> {0, 1}.
+    assert _draws(probs, temperature=1.0, top_k=0, top_p=0.5).tolist() == [1.0, 0.0, 0.0]
+    assert _draws(probs, temperature=1.0, top_k=0, top_p=0.7) == pytest.approx([2 / 3, 1 / 3, 0], abs=0.015)
+    # Temperature 0.5 squares the probabilities before renormalizing; 0 is greedy.
+    sq = np.array(probs) ** 2
+    assert _draws(probs, temperature=0.5, top_k=0, top_p=1.0) == pytest.approx(sq / sq.sum(), abs=0.015)
+    assert _draws(probs, n=10, temperature=0.0, top_k=0, top_p=1.0).tolist() == [1.0, 0.0, 0.0]
