@@ -25,6 +25,10 @@ import gradio as gr  # noqa: E402
 from pianogen.audio import render  # noqa: E402
 from pianogen.checkpoints import CheckpointError, load  # noqa: E402
 from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
+from pianogen.evaluation.compare import display_table  # noqa: E402
+from pianogen.evaluation.likelihood import reported_nll  # noqa: E402
+from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
+from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
 
@@ -32,6 +36,7 @@ ROOT = Path(__file__).resolve().parent
 CORPUS = ROOT / "data" / "maestro-mini" / "maestro-v3.0.0"
 OUT = Path(tempfile.gettempdir()) / "pianogen-app"
 COMPARE = ROOT / "docs" / "compare"  # made offline by scripts/compare.py, shipped
+MAX_UPLOAD = "5mb"
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 
 
@@ -43,14 +48,58 @@ def _describe(path: Path) -> tuple[str, str, float]:
     score = float("inf")
     report = path.with_suffix(".json")
     if report.is_file():
-        final = json.loads(report.read_text()).get("final", {})
-        if "test" in final:
-            score = final["test"]["nll_per_second"]
-            label += f", test NLL {score:.1f} nats/s"
+        info = json.loads(report.read_text())
+        final = info.get("final", {})
+        nll = reported_nll(info)
+        if nll is not None:
+            where, r = nll
+            score = r["nll_per_second"]
+            label += f", {where} NLL {score:.1f} nats/s"
         elif "distance" in final:
-            score = final["distance"]["generated"]
-            label += f", metric distance {score:.3f}"
+            score = final["distance"]["generated"]  # ranks GANs; the model card explains it
     return label + ")", ckpt["kind"], score
+
+
+def sampling_defaults(path: Path) -> tuple[float, float]:
+    """(temperature, top-p) measured best for a checkpoint (scripts/tune_sampling.py --record),
+    else (1.0, 0.95)."""
+    report = path.with_suffix(".json")
+    d = json.loads(report.read_text()).get("sampling_defaults", {}) if report.is_file() else {}
+    return float(d.get("temperature", 1.0)), float(d.get("top_p", 0.95))
+
+
+WHAT_IT_IS = {
+    "perf-rnn": "Performance RNN (as Magenta's): an LSTM that writes a stream of performance events "
+                "(key down, key up, 10 ms time shifts, loudness), so timing and dynamics are its own.",
+    "note-rnn": "A note-level RNN (as in the TensorFlow tutorial, but categorical): an LSTM that writes one note at a time "
+                "as (time since the last note, pitch, length, loudness).",
+    "musegan": "MuseGAN (Dong et al. 2018): a GAN that paints whole pianorolls of three voices (melody, inner, bass) "
+               "bar by bar from random latent vectors; its notes all have one loudness.",
+}
+
+
+def model_card(path: Path) -> str:
+    """A few lines on a checkpoint: what it is, what it learned from and for how long, its number."""
+    report = path.with_suffix(".json")
+    info = json.loads(report.read_text()) if report.is_file() else {}
+    kind = info.get("kind") or load(path)["kind"]
+    lines = [f"**{path.stem}**: {WHAT_IT_IS.get(kind, kind)}"]
+    data = info.get("data", {})
+    corpus = Path(str(info.get("final", {}).get("corpus") or data.get("dir") or "?")).name
+    hours = data.get("train_hours")
+    learned = f"Learned from `{corpus}`" + (f" ({hours:.1f} h of training music)" if hours else "")
+    if "wall_seconds" in info:
+        learned += f" for {info['wall_seconds'] / 60:.0f} minutes on {'a GPU' if 'cuda' in str(info.get('device')) else 'a 2-core CPU'} ({info.get('steps', 0):,} steps)"
+    lines.append(learned + ".")
+    nll = reported_nll(info)
+    if nll is not None:
+        where, r = nll
+        unit = "note" if kind == "note-rnn" else "event"
+        lines.append(f"Held-out likelihood on {where}: {r['nll_per_token']:.3f} nats per {unit}, {r['nll_per_second']:.1f} nats per second of music (lower is better).")
+    elif "distance" in info.get("final", {}):
+        d = info["final"]["distance"]
+        lines.append(f"Distance of its EB/UPC/QN/TD metrics to real music: {d['generated']:.3f} (untrained: {d['untrained']:.3f}; lower is better).")
+    return "\n\n".join(lines)
 
 
 def find_checkpoints(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
@@ -74,13 +123,42 @@ def bundled_pieces() -> dict[str, Path]:
     return {f"{r.composer}: {r.title} ({Path(r.midi_filename).stem[-12:]})": CORPUS / r.midi_filename for r in meta.itertuples()}
 
 
+# A public Space runs for weeks: each click's WAV, PNG and MIDI (about 3-6 MB) must not fill its
+# disk. Results older than an hour, or beyond 500 MB in all, are removed before each new click.
+OUT_MAX_AGE_SECONDS = float(os.environ.get("PIANOGEN_OUT_MAX_AGE", 3600))
+OUT_MAX_BYTES = int(float(os.environ.get("PIANOGEN_OUT_MAX_MB", 500)) * 1e6)
+
+
 def _out_dir() -> Path:
+    prune_folders(OUT, OUT_MAX_AGE_SECONDS, OUT_MAX_BYTES)
     d = OUT / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     d.mkdir(parents=True, exist_ok=True)
     return d
 
 
-def _finish(notes, title: str, params: dict, folder: Path, track_names=None, multi_midi=None, voices=None):
+def corpus_of(path: Path) -> str:
+    """The name of the corpus a checkpoint learned from (its NAME.json), e.g. asap-performances."""
+    report = path.with_suffix(".json")
+    info = json.loads(report.read_text()) if report.is_file() else {}
+    where = info.get("final", {}).get("corpus") or info.get("data", {}).get("corpus") or info.get("data", {}).get("dir") or ""
+    return Path(str(where)).name
+
+
+def passage_indexes(paths, folder: Path) -> dict[Path, PassageIndex]:
+    """{checkpoint: copy-check index of its training corpus} for those with a shipped index
+    (checkpoints/passages-CORPUS.npz, made by scripts/build_passage_index.py); each file loads once."""
+    loaded: dict[str, PassageIndex] = {}
+    out = {}
+    for p in paths:
+        f = folder / f"passages-{corpus_of(p)}.npz"
+        if f.is_file():
+            if f.name not in loaded:
+                loaded[f.name] = PassageIndex.load(f)
+            out[p] = loaded[f.name]
+    return out
+
+
+def _finish(notes, title: str, params: dict, folder: Path, track_names=None, multi_midi=None, voices=None, copy_check: str = ""):
     """Render audio and a pianoroll; returns the outputs every tab shows. ``voices``
     ({name: notes}) renders one instrument per voice instead of the merged notes."""
     midi = multi_midi or write_midi(notes, folder / "sample.mid")
@@ -90,6 +168,8 @@ def _finish(notes, title: str, params: dict, folder: Path, track_names=None, mul
     status = f"{len(notes)} notes, {notes['end'].max():.1f} s of music. Audio rendered with {engine}."
     if audio.note:
         status += f" Note: {audio.note}."
+    if copy_check:
+        status += f"\n\n{copy_check}"
     t0 = params.pop("_t0")
     params = {**params, "audio_engine": audio.engine, "seconds_taken": round(time.perf_counter() - t0, 2)}
     return str(audio.path), str(png), str(midi), params, status
@@ -100,9 +180,14 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
     # Load every model now, once, so a click only samples.
     rnn_samplers = {label: load_sampler(p) for label, p in rnns.items()}
     gan_samplers = {label: load_gan(p) for label, p in gans.items()}
+    copy_index = passage_indexes([*rnns.values(), *gans.values()], checkpoint_dir)
+
+    def copy_line(path: Path, generated) -> str:
+        index = copy_index.get(path)
+        return index.describe(generated) if index is not None and len(generated) > 1 else ""
     pieces = bundled_pieces()
 
-    def generate_rnn(checkpoint, source, note_names, midi_file, piece, seed_seconds, temperature, top_p, seconds, seed, progress=gr.Progress()):
+    def generate_rnn(checkpoint, source, note_names, midi_file, piece, seed_seconds, temperature, top_p, seconds, seed, density=0.0, progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
             if checkpoint not in rnn_samplers:
@@ -121,11 +206,12 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                 seed_notes, seed_desc = str(pieces[piece]), piece
             progress(0.1, desc="sampling")
             notes = sample(rnn_samplers[checkpoint], seed_notes=seed_notes, seconds=float(seconds), temperature=float(temperature), top_p=float(top_p),
-                           seed=int(seed), seed_seconds=None if source == SEED_SOURCES[0] else float(seed_seconds))
+                           seed=int(seed), seed_seconds=None if source == SEED_SOURCES[0] else float(seed_seconds), density=float(density or 0.0))
             progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": rnns[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else float(seed_seconds),
-                      "seconds": float(seconds), "temperature": float(temperature), "top_p": float(top_p), "seed": int(seed)}
-            return _finish(notes, f"{rnns[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir())
+                      "seconds": float(seconds), "temperature": float(temperature), "top_p": float(top_p), "seed": int(seed), "density": float(density or 0.0)}
+            return _finish(notes, f"{rnns[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
+                           copy_check=copy_line(rnns[checkpoint], notes[~notes["is_seed"]]))
         except (ValueError, MidiReadError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -149,7 +235,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5}
             return _finish(notes, f"{gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
-                           voices=result.track_notes(0, list(voices)))
+                           voices=result.track_notes(0, list(voices)), copy_check=copy_line(gans[checkpoint], notes))
         except (ValueError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -159,23 +245,34 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             with gr.Row():
                 with gr.Column():
                     ck = gr.Dropdown(list(rnns), value=next(iter(rnns), None), label="Checkpoint")
+                    card = gr.Markdown(model_card(rnns[next(iter(rnns))]) if rnns else "", elem_id="rnn-card")
                     source = gr.Radio(SEED_SOURCES, value=SEED_SOURCES[0], label="Seed")
                     names = gr.Textbox("C4 E4 G4 C5", label="Note names ('+' joins a chord, '_' rests)")
-                    upload = gr.File(label="MIDI file (.mid / .midi)", file_types=[".mid", ".midi"], type="filepath")
-                    piece = gr.Dropdown(list(pieces), value=next(iter(pieces)), label="Bundled MAESTRO piece")
-                    seed_seconds = gr.Slider(1, 30, value=5, step=1, label="Seed length for MIDI seeds (first N seconds)")
-                    temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
-                    top_p = gr.Slider(0.5, 1.0, value=0.95, step=0.01, label="Top-p")
+                    # Only the chosen seed source's inputs show.
+                    upload = gr.File(label="MIDI file (.mid / .midi)", file_types=[".mid", ".midi"], type="filepath", visible=False)
+                    piece = gr.Dropdown(list(pieces), value=next(iter(pieces)), label="Bundled MAESTRO piece", visible=False)
+                    seed_seconds = gr.Slider(1, 30, value=5, step=1, label="Seed length (first N seconds of the MIDI)", visible=False)
+                    source.change(lambda s: (gr.update(visible=s == SEED_SOURCES[0]), gr.update(visible=s == SEED_SOURCES[1]),
+                                             gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
+                                  source, [names, upload, piece, seed_seconds], api_visibility="private")
+                    t0, p0 = sampling_defaults(rnns[next(iter(rnns))]) if rnns else (1.0, 0.95)
+                    temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature (default: the measured best for this model)")
+                    top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p")
                     seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
+                    density = gr.Slider(-4, 4, value=0, step=0.5, label="Density: sparser (-) or busier (+); 0 = as the model plays")
                     seed = gr.Number(0, precision=0, label="Random seed")
                     go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
                 with gr.Column():
                     outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
-            go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed], outs, api_name="generate_rnn")
+            go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density], outs, api_name="generate_rnn")
+            ck.change(lambda c: (*sampling_defaults(rnns[c]), model_card(rnns[c])) if c in rnns else (1.0, 0.95, ""), ck, [temperature, top_p, card],
+                      api_visibility="private")
         with gr.Tab("MuseGAN"):
             with gr.Row():
                 with gr.Column():
                     gck = gr.Dropdown(list(gans), value=next(iter(gans), None), label="Checkpoint")
+                    gcard = gr.Markdown(model_card(gans[next(iter(gans))]) if gans else "", elem_id="gan-card")
+                    gck.change(lambda c: model_card(gans[c]) if c in gans else "", gck, gcard, api_visibility="private")
                     seed_a = gr.Number(0, precision=0, label="Latent seed A")
                     seed_b = gr.Number(1, precision=0, label="Latent seed B")
                     alpha = gr.Slider(0, 1, value=0, step=0.05, label="Interpolation A -> B")
@@ -200,14 +297,14 @@ def compare_tab() -> None:
         return
     meta = json.loads((COMPARE / "metrics.json").read_text())
     cfg = meta["config"]
+    groups = cfg.get("groups", 1)
     gr.Markdown(
-        f"Every model wrote {cfg['n']} samples of {cfg['seconds']:g} s (fixed seeds, temperature {cfg['temperature']}, top-p {cfg['top_p']}), "
-        f"measured against the {cfg['split']} split. Feature columns are set means; **OA** is Yang & Lerch's overlapping area with real "
-        "music (1 = indistinguishable; the real row scores real train music, the ceiling); **test NLL** is per second of music. "
-        "The full report with audio is `docs/compare/index.html` (opens from disk)."
+        f"Every model wrote {cfg['n']} samples of {cfg['seconds']:g} s (fixed seeds; the autoregressive ones at the temperature and top-p shown), "
+        f"measured against real {cfg['split']}-split music. Feature columns are set means; **OA** is Yang & Lerch's overlapping area with real "
+        f"music (1 = indistinguishable). Numbers are mean ± sd over {groups} disjoint seed sets; the first row scores as many real "
+        "segments the same way (the ceiling). **NLL** is on the split named beside it (lower is better)."
     )
-    df = pd.read_csv(table).round(3)
-    gr.Dataframe(df, label="Summary", interactive=False, elem_id="compare-table")
+    gr.Dataframe(display_table(pd.read_csv(table)), label="Summary", interactive=False, elem_id="compare-table")
     gr.Gallery([str(p) for p in sorted((COMPARE / "media").glob("hist_*.png"))], label="Feature distributions: real (grey) vs each model", columns=3, height="auto", object_fit="contain")
 
 
@@ -218,7 +315,10 @@ def main() -> None:
     ap.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
     ap.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
     args = ap.parse_args()
-    build(Path(args.checkpoints)).queue().launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT), str(COMPARE)], footer_links=["api"])
+    # Uploads are seed MIDI files: the largest MAESTRO performance is about 1 MB, so 5 MB is
+    # generous, and anything larger is refused by Gradio with a message before it reaches us.
+    build(Path(args.checkpoints)).queue().launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT), str(COMPARE)],
+                                                 footer_links=["api"], max_file_size=MAX_UPLOAD)
 
 
 if __name__ == "__main__":

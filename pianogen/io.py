@@ -49,3 +49,32 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
     """Write ``obj`` as pretty UTF-8 JSON, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def prune_folders(root: str | os.PathLike, max_age_seconds: float, max_bytes: int, keep: int = 8) -> list[Path]:
+    """Delete result folders under ``root`` (one per app click) that are older than
+    ``max_age_seconds``, then the oldest ones until all of them together take at most
+    ``max_bytes``; the ``keep`` newest always stay (a user may still be downloading them).
+    Returns the folders removed. Files directly in ``root`` are left alone."""
+    import shutil
+    import time
+
+    root = Path(root)
+    if not root.is_dir():
+        return []
+    entries = []
+    for d in root.iterdir():
+        if d.is_dir() and not d.is_symlink():
+            try:
+                size = sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+                entries.append((d.stat().st_mtime, size, d))
+            except OSError:  # removed meanwhile by another worker
+                continue
+    entries.sort(reverse=True)  # newest first
+    now, total, removed = time.time(), 0, []
+    for i, (mtime, size, d) in enumerate(entries):
+        total += size
+        if i >= keep and (now - mtime > max_age_seconds or total > max_bytes):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed

@@ -2,7 +2,11 @@
 
 ``sample(checkpoint, seed_notes=..., seconds=30, temperature=1.0, top_k=0, top_p=1.0,
 seed=0, n=1)`` returns a notes dataframe: the seed notes first (unchanged, ``is_seed``
-True), then the continuation, which covers ``seconds`` of music after the seed ends.
+True), then the continuation. For every model ``seconds`` counts from the seed's end (its
+last release; 0 without a seed): the result ends at seed end + ``seconds`` and no note sounds
+past it. Where the first new note may start follows each representation, as it was trained:
+perf-rnn continues its event stream after the seed's last release, note-rnn steps from the
+seed's last onset (so a new note may join the seed's final chord while it still sounds).
 Generated performance events decode with Magenta's policy (a NOTE_OFF closes the earliest open
 note of its key; no note lasts over ``max_note_seconds``, 5 s) and one sounding note per key (a
 re-strike ends the earlier note); see ``performance.decode``.
@@ -91,14 +95,15 @@ def seed_to_notes(seed: SeedNotes, seed_seconds: float | None = None) -> pd.Data
     return notes[["pitch", "velocity", "start", "end"]].reset_index(drop=True)
 
 
-def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float, gen: torch.Generator) -> torch.Tensor:
-    """Draw one class per row of ``logits`` (B, C): temperature, then top-k, then nucleus (top-p).
-
-    ``temperature`` 0 means greedy (argmax).
+def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float, gen: torch.Generator, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Draw one class per row of ``logits`` (B, C): temperature, then ``bias`` (added to the
+    tempered logits), then top-k, then nucleus (top-p). ``temperature`` 0 means greedy (argmax).
     """
     if temperature <= 0:
-        return logits.argmax(-1)
+        return (logits if bias is None else logits.float() + bias).argmax(-1)
     logits = logits.float() / temperature
+    if bias is not None:
+        logits = logits + bias
     if top_k and top_k < logits.shape[-1]:
         kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -137,10 +142,10 @@ class RNNSampler:
             ids = torch.arange(c.vocab_size)
             pitch = ids % 128
             is_note = ids < c.time_shift
-            self._mask = torch.where(is_note & ((pitch < PIANO_LOW) | (pitch > PIANO_HIGH)), float("-inf"), 0.0)
+            self._mask = torch.where(is_note & ((pitch < PIANO_LOW) | (pitch > PIANO_HIGH)), float("-inf"), 0.0).to(self.device)
         else:
             pitch = torch.arange(128)
-            self._mask = torch.where((pitch < PIANO_LOW) | (pitch > PIANO_HIGH), float("-inf"), 0.0)
+            self._mask = torch.where((pitch < PIANO_LOW) | (pitch > PIANO_HIGH), float("-inf"), 0.0).to(self.device)
 
     def generate(self, *args, **kwargs) -> pd.DataFrame:
         """See :func:`sample`. Runs single-threaded: one RNN step is too small for intra-op
@@ -155,23 +160,26 @@ class RNNSampler:
     @torch.inference_mode()
     def _generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
                  top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-                 max_note_seconds: float | None = MAX_NOTE_SECONDS) -> pd.DataFrame:
+                 max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0) -> pd.DataFrame:
         if seconds <= 0:
             raise ValueError("seconds must be positive")
         if n < 1:
             raise ValueError("n must be at least 1")
         notes = seed_to_notes(seed_notes, seed_seconds)
-        gen = torch.Generator().manual_seed(int(seed))
+        # The generator lives where the logits are (a CPU generator cannot draw CUDA samples);
+        # the same seed gives the same music on the same device.
+        gen = torch.Generator(device=self.device).manual_seed(int(seed))
         seed_end = float(notes["end"].max()) if notes is not None else 0.0
         empty = pd.DataFrame({"pitch": [], "velocity": [], "start": [], "end": []})
         primer = self.codec.encode(notes if notes is not None else empty)  # BOS first
+        bias = self.time_bias(density)
         if self.kind == "perf-rnn":
-            rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n)
+            rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias)
             velocity = int(notes["velocity"].iloc[-1]) if notes is not None else 64
             conts = [self.codec.decode(r, start=seed_end, velocity=velocity, max_note_seconds=max_note_seconds, cut_restrikes=True) for r in rows]
         else:
             last_onset = float(notes["start"].max()) if notes is not None else 0.0
-            rows = self._notes(primer, seconds + seed_end - last_onset, temperature, top_k, top_p, gen, n)
+            rows = self._notes(primer, seconds + seed_end - last_onset, temperature, top_k, top_p, gen, n, bias)
             conts = [self.codec.decode(r, start=last_onset) for r in rows]
         out = []
         for i, cont in enumerate(conts):
@@ -192,19 +200,36 @@ class RNNSampler:
             out.append(df)
         return out[0] if n == 1 else pd.concat(out, ignore_index=True)
 
-    def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n) -> list[np.ndarray]:
+    def time_bias(self, density: float) -> torch.Tensor | None:
+        """The density control: an exponential tilt against time. Every choice that moves time
+        forward by d seconds (a TIME_SHIFT event; a note's step) gets ``-density * d`` added to
+        its tempered logit, i.e. its probability times exp(-density * d): positive ``density``
+        (per second) makes music busier, negative sparser, 0 leaves the model alone. The same
+        rule for both models, applied at sampling time only (no retraining)."""
+        if not density:
+            return None
+        if self.kind == "perf-rnn":
+            c = self.codec.config
+            ids = torch.arange(c.vocab_size)
+            secs = torch.where((ids >= c.time_shift) & (ids < c.velocity), (ids - c.time_shift + 1).float() * c.shift_seconds, 0.0)
+        else:
+            secs = torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32)
+        return (-float(density) * secs).to(self.device)
+
+    def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None) -> list[np.ndarray]:
         c = self.codec.config
         x = torch.as_tensor(primer, device=self.device)[None]
         logits, state = self.model(x)
         logits = logits[:, -1].expand(n, -1)
         state = _expand_state(state, n)
         limit = int(round(seconds / c.shift_seconds))
-        time = torch.zeros(n, dtype=torch.long)
-        done_at = torch.full((n,), -1, dtype=torch.long)
+        dev = self.device
+        time = torch.zeros(n, dtype=torch.long, device=dev)
+        done_at = torch.full((n,), -1, dtype=torch.long, device=dev)
         max_events = limit * 4 + 64  # safety cap: far above any real density
-        buf = torch.empty((max_events, n), dtype=torch.long)
+        buf = torch.empty((max_events, n), dtype=torch.long, device=dev)
         for i in range(max_events):
-            tok = pick(logits + self._mask, temperature, top_k, top_p, gen)
+            tok = pick(logits + self._mask, temperature, top_k, top_p, gen, bias)
             buf[i] = tok
             is_shift = (tok >= c.time_shift) & (tok < c.velocity)
             time += torch.where(is_shift, tok - c.time_shift + 1, 0)
@@ -212,21 +237,25 @@ class RNNSampler:
             if (done_at >= 0).all():
                 break
             logits, state = self.model.step(tok, state)
-        length = torch.where(done_at >= 0, done_at, i + 1)
+        length = torch.where(done_at >= 0, done_at, i + 1).cpu()
+        buf = buf.cpu()
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
 
-    def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n) -> list[np.ndarray]:
-        grid = torch.as_tensor(self.codec.config.step_grid.values)
-        x = torch.as_tensor(primer, device=self.device)[None]
+    def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None) -> list[np.ndarray]:
+        dev = self.device
+        grid = torch.as_tensor(self.codec.config.step_grid.values, device=dev)
+        x = torch.as_tensor(primer, device=dev)[None]
         h, state = self.model(x)
         h = h[:, -1].expand(n, -1)
         state = _expand_state(state, n)
-        onset = torch.zeros(n, dtype=torch.float64)
-        done_at = torch.full((n,), -1, dtype=torch.long)
+        onset = torch.zeros(n, dtype=torch.float64, device=dev)
+        done_at = torch.full((n,), -1, dtype=torch.long, device=dev)
         max_notes = int(seconds * 60) + 64  # safety cap: 60 notes per second
-        buf = torch.empty((max_notes, n, 4), dtype=torch.long)
+        buf = torch.empty((max_notes, n, 4), dtype=torch.long, device=dev)
 
         def choose(field: int, logits: torch.Tensor) -> torch.Tensor:
+            if field == 0:
+                return pick(logits, temperature, top_k, top_p, gen, bias)
             return pick(logits + self._mask if field == 1 else logits, temperature, top_k, top_p, gen)
 
         for i in range(max_notes):
@@ -237,7 +266,8 @@ class RNNSampler:
             if (done_at >= 0).all():
                 break
             h, state = self.model.step(note, state)
-        length = torch.where(done_at >= 0, done_at, i + 1)
+        length = torch.where(done_at >= 0, done_at, i + 1).cpu()
+        buf = buf.cpu()
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
 
 
@@ -263,14 +293,15 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> "RNNSamp
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-           max_note_seconds: float | None = MAX_NOTE_SECONDS) -> pd.DataFrame:
+           max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0) -> pd.DataFrame:
     """Sample an RNN checkpoint (a path or an :class:`RNNSampler`); see the module doc.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
-    The same arguments and ``seed`` give the same notes.
+    The same arguments and ``seed`` give the same notes. ``density`` (per second) tilts the
+    model toward busier (> 0) or sparser (< 0) music; see :meth:`RNNSampler.time_bias`.
     """
     sampler = checkpoint if isinstance(checkpoint, RNNSampler) else load_sampler(checkpoint)
-    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds)
+    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, density)
 
 
 # --- MuseGAN -----------------------------------------------------------------------------

@@ -147,3 +147,24 @@ def test_browser_click_generate(app_url, tmp_path):
     assert not errors, errors
     if os.environ.get("PIANOGEN_UPDATE_SCREENSHOTS") == "1":  # refresh the README's picture
         SCREENSHOT.write_bytes(shot.read_bytes())
+
+
+def test_result_folders_stay_bounded(tmp_path):
+    """Old or excess per-click folders go; the newest few always stay."""
+    import os
+    import time
+
+    from pianogen.io import prune_folders
+
+    now = time.time()
+    for i in range(12):
+        d = tmp_path / f"click{i:02d}"
+        d.mkdir()
+        (d / "sample.wav").write_bytes(b"x" * 1000)
+        os.utime(d, (now - 100 * (12 - i), now - 100 * (12 - i)))  # click11 is the newest
+    (tmp_path / "stray.txt").write_text("not a result folder")
+    removed = prune_folders(tmp_path, max_age_seconds=450, max_bytes=10**9, keep=2)
+    assert sorted(d.name for d in removed) == [f"click{i:02d}" for i in range(0, 8)]  # older than 450 s
+    removed = prune_folders(tmp_path, max_age_seconds=10**9, max_bytes=2500, keep=1)
+    assert sorted(d.name for d in removed) == ["click08", "click09"]  # over 2,500 bytes: oldest first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["click10", "click11", "stray.txt"]

@@ -19,7 +19,7 @@ import pandas as pd
 from pianogen.evaluation.distributions import compare_sets
 from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, SUMMARY_FEATURES, piece_features, segments
 
-__all__ = ["compare_sets", "evaluate_folder", "piece_features", "segments", "set_summary"]
+__all__ = ["compare_sets", "evaluate_folder", "piece_features", "reference_features", "reference_segments", "segments", "set_summary"]
 
 
 def set_summary(features: list[dict]) -> dict[str, dict[str, float]]:
@@ -27,12 +27,17 @@ def set_summary(features: list[dict]) -> dict[str, dict[str, float]]:
     return {n: {"mean": float(np.mean([f[n] for f in features])), "std": float(np.std([f[n] for f in features]))} for n in SUMMARY_FEATURES}
 
 
-def reference_features(data_dir: str | os.PathLike, split: str, seconds: float) -> list[dict]:
-    """Features of a prepared split, cut into ``seconds``-long segments."""
+def reference_segments(data_dir: str | os.PathLike, split: str, seconds: float) -> list[pd.DataFrame]:
+    """A prepared split cut into ``seconds``-long segments (see :func:`segments`)."""
     from pianogen.data import load_notes
 
     notes = load_notes(data_dir, split)
-    return [piece_features(s) for _, g in notes.groupby("piece_id") for s in segments(g, seconds)]
+    return [s for _, g in notes.groupby("piece_id", observed=True) for s in segments(g, seconds)]
+
+
+def reference_features(data_dir: str | os.PathLike, split: str, seconds: float) -> list[dict]:
+    """Features of a prepared split, cut into ``seconds``-long segments."""
+    return [piece_features(s) for s in reference_segments(data_dir, split, seconds)]
 
 
 def evaluate_folder(samples: str | os.PathLike, reference: str | os.PathLike, split: str = "test", ceiling_split: str = "train") -> dict:
