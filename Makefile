@@ -11,8 +11,11 @@ PREPARED := data/prepared/maestro-mini
 RUN_PKGS  := fluidsynth fluid-soundfont-gm
 TEST_PKGS := $(RUN_PKGS) chromium
 
-.PHONY: run test test-fast install prepare stats bench system-deps-run system-deps-test clean
+.PHONY: run test test-fast install install-dev prepare stats bench system-deps-run system-deps-test clean
 
+DEV_STAMP := $(VENV)/.installed-dev
+
+# Runtime packages only (what a Space installs): enough for `make run`.
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	# torch first, pinned: a looser requirement would pull gigabytes of CUDA wheels.
@@ -20,7 +23,14 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# Test and development packages on top (gradio_client, playwright, muspy, pytest).
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # Installs the Debian packages that are missing (needs root and apt-get; else says what to install).
 define apt_install
@@ -49,13 +59,13 @@ stats: prepare
 	$(PY) scripts/data_stats.py $(PREPARED)
 
 # pytest exits 5 when it collected no tests: treat that as a failure.
-test: $(STAMP) system-deps-test
+test: $(DEV_STAMP) system-deps-test
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "error: no tests were collected"; exit 1; fi; exit $$rc
 
-test-fast: $(STAMP)
+test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -m "not slow"
 
-bench: $(STAMP) prepare
+bench: $(DEV_STAMP) prepare
 	$(PY) benchmarks/prepare.py
 	$(PY) benchmarks/sample.py
 	$(PY) benchmarks/train.py
