@@ -37,6 +37,8 @@ CORPUS = ROOT / "data" / "maestro-mini" / "maestro-v3.0.0"
 OUT = Path(tempfile.gettempdir()) / "pianogen-app"
 COMPARE = ROOT / "docs" / "compare"  # made offline by scripts/compare.py, shipped
 MAX_UPLOAD = "5mb"
+# Clicks served at once (benchmarks/app_concurrency.py measures it; docs/benchmarks.md says why).
+CONCURRENCY = int(os.environ.get("PIANOGEN_CONCURRENCY", 2))
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 
 
@@ -187,7 +189,10 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
         return index.describe(generated) if index is not None and len(generated) > 1 else ""
     pieces = bundled_pieces()
 
-    def generate_rnn(checkpoint, source, note_names, midi_file, piece, seed_seconds, temperature, top_p, seconds, seed, density=0.0, progress=gr.Progress()):
+    # Defaults in the signature make every input optional for API clients (gradio_client):
+    # a client names only what it changes (midi_file=None: no upload).
+    def generate_rnn(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
+                     density=0.0, progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
             if checkpoint not in rnn_samplers:
@@ -267,6 +272,19 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density], outs, api_name="generate_rnn")
             ck.change(lambda c: (*sampling_defaults(rnns[c]), model_card(rnns[c])) if c in rnns else (1.0, 0.95, ""), ck, [temperature, top_p, card],
                       api_visibility="private")
+            if rnns:
+                first, (t_, p_) = next(iter(rnns)), sampling_defaults(rnns[next(iter(rnns))])
+                opening = next((k for k in pieces if "Chopin" in k), next(iter(pieces)))
+                gr.Examples(
+                    examples=[
+                        [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0],
+                        [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0],
+                        [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0],
+                    ],
+                    inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density],
+                    outputs=outs, fn=generate_rnn, run_on_click=True, cache_examples=False,
+                    example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
+                    label="One click: a seed melody, a chord progression, a bundled opening")
         with gr.Tab("MuseGAN"):
             with gr.Row():
                 with gr.Column():
@@ -282,6 +300,12 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                 with gr.Column():
                     gouts = [gr.Audio(type="filepath", label="Audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI (one track per voice)"), gr.JSON(label="Parameters"), gr.Markdown()]
             ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices], gouts, api_name="generate_gan")
+            if gans:
+                g0 = next(iter(gans))
+                gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"]], [g0, 0, 1, 0.0, 4, ["melody", "bass"]]],
+                            inputs=[gck, seed_a, seed_b, alpha, bars, voices], outputs=gouts, fn=generate_gan, run_on_click=True,
+                            cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only"],
+                            label="One click: a latent interpolation")
         with gr.Tab("Compare"):
             compare_tab()
     return demo
@@ -304,6 +328,18 @@ def compare_tab() -> None:
         f"music (1 = indistinguishable). Numbers are mean ± sd over {groups} disjoint seed sets; the first row scores as many real "
         "segments the same way (the ceiling). **NLL** is on the split named beside it (lower is better)."
     )
+    media = meta.get("media", {})
+    if media:
+        gr.Markdown("### Listen side by side\nThe same seeds for every model, and real music for reference (all shipped files: nothing is computed here).")
+        n = max(len(v) for v in media.values())
+        for i in range(n):
+            with gr.Row(equal_height=False):
+                for name, stems in media.items():
+                    if i < len(stems):
+                        with gr.Column(min_width=280):
+                            stem = COMPARE / "media" / stems[i]
+                            gr.Audio(str(stem.with_suffix(".wav")), label=f"{name} #{i + 1}", type="filepath", interactive=False)
+                            gr.Image(str(stem.with_suffix(".png")), label=f"{name} pianoroll", show_label=False, interactive=False)
     gr.Dataframe(display_table(pd.read_csv(table)), label="Summary", interactive=False, elem_id="compare-table")
     gr.Gallery([str(p) for p in sorted((COMPARE / "media").glob("hist_*.png"))], label="Feature distributions: real (grey) vs each model", columns=3, height="auto", object_fit="contain")
 
@@ -317,7 +353,7 @@ def main() -> None:
     args = ap.parse_args()
     # Uploads are seed MIDI files: the largest MAESTRO performance is about 1 MB, so 5 MB is
     # generous, and anything larger is refused by Gradio with a message before it reaches us.
-    build(Path(args.checkpoints)).queue().launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT), str(COMPARE)],
+    build(Path(args.checkpoints)).queue(default_concurrency_limit=CONCURRENCY).launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT), str(COMPARE)],
                                                  footer_links=["api"], max_file_size=MAX_UPLOAD)
 
 

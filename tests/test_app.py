@@ -84,6 +84,13 @@ def test_rnn_from_note_names(client, kind):
     assert params["seed"] == 7 and params["seconds"] == 10 and params["seconds_taken"] < 10
 
 
+def test_named_optional_parameters(client):
+    """A client names only what it changes; every other input takes the page's default."""
+    out = client.predict(checkpoint=rnn_label(client, "note-rnn"), note_names="C4 E4 G4", seconds=6, api_name="/generate_rnn")
+    params = check_outputs(out, 5)
+    assert params["seed_source"] == "Note names" and params["density"] == 0.0
+
+
 def test_rnn_from_uploaded_midi(client):
     from gradio_client import handle_file
 
@@ -168,3 +175,88 @@ def test_result_folders_stay_bounded(tmp_path):
     removed = prune_folders(tmp_path, max_age_seconds=10**9, max_bytes=2500, keep=1)
     assert sorted(d.name for d in removed) == ["click08", "click09"]  # over 2,500 bytes: oldest first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["click10", "click11", "stray.txt"]
+
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+PHONE_SCREENSHOT = ROOT / "docs" / "screenshot-app-phone.png"
+
+
+def test_phone_width_presets_cards_and_seed_inputs(app_url, tmp_path):
+    """At 390 px: no sideways scroll, a model card, only the chosen seed source's inputs,
+    one-click examples that produce audio, and the Compare tab's players."""
+    from playwright.sync_api import sync_playwright
+
+    errors = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=1)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(app_url, wait_until="networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 391
+        assert "Learned from" in page.locator("#rnn-card").inner_text()
+        assert page.get_by_label("MIDI file (.mid / .midi)").count() == 0  # the upload box shows only for MIDI seeds
+        page.get_by_text("Upload a MIDI file", exact=True).click()
+        page.wait_for_timeout(500)
+        assert page.get_by_text("Seed length (first N seconds of the MIDI)").count() >= 1
+        page.get_by_text("Note names", exact=True).click()
+        page.get_by_text("A C major arpeggio").click()  # an example fills the inputs and runs
+        page.wait_for_selector("#rnn-audio audio", timeout=60_000, state="attached")
+        page.wait_for_timeout(1000)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 391
+        shot = tmp_path / "phone.png"
+        page.screenshot(path=str(shot), full_page=False)
+        page.get_by_role("tab", name="Compare").click()
+        page.wait_for_selector("#compare-table", timeout=20_000)
+        assert page.locator("audio").count() >= 4  # real music and each model, side by side
+        assert page.evaluate("document.documentElement.scrollWidth") <= 391
+        browser.close()
+    assert not errors, errors
+    if os.environ.get("PIANOGEN_UPDATE_SCREENSHOTS") == "1":
+        PHONE_SCREENSHOT.write_bytes(shot.read_bytes())
+
+
+def test_four_users_at_once_all_get_their_music(client):
+    from concurrent.futures import ThreadPoolExecutor
+
+    label = rnn_label(client, "perf-rnn")
+
+    def one(seed):
+        return client.predict(checkpoint=label, note_names="C4 E4 G4", seconds=6, seed=seed, api_name="/generate_rnn")
+
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(one, range(4)))
+    params = [check_outputs(o, 5) for o in outs]
+    assert sorted(p["seed"] for p in params) == [0, 1, 2, 3]
+    assert len({Path(o[2]).read_bytes() for o in outs}) == 4  # four different pieces, none mixed up
+
+
+def test_huge_seed_midi_is_cut_quickly(client, tmp_path):
+    """A seed file of 100,000 notes (about 1 MB) is cut to its first seconds fast."""
+    import numpy as np
+    import pandas as pd
+    from gradio_client import handle_file
+
+    from pianogen.data import write_midi
+
+    rng = np.random.default_rng(0)
+    start = np.sort(rng.uniform(0, 600, 100_000))
+    big = write_midi(pd.DataFrame({"pitch": rng.integers(40, 90, 100_000), "velocity": 70, "start": start, "end": start + 0.1}), tmp_path / "big.mid")
+    assert big.stat().st_size < 5e6  # under the upload limit
+    t = time.perf_counter()
+    out = client.predict(checkpoint=rnn_label(client, "note-rnn"), source="Upload a MIDI file", midi_file=handle_file(str(big)), seed_seconds=3, seconds=4,
+                         api_name="/generate_rnn")
+    took = time.perf_counter() - t
+    params = check_outputs(out, 6)
+    assert params["seconds_taken"] < 5 and took < 10, (params["seconds_taken"], took)
+    print(f"100,000-note seed: {params['seconds_taken']:.2f} s server-side, {took:.2f} s round trip")
+
+
+def test_not_midi_upload_gets_one_line_and_the_app_stays_up(client, tmp_path):
+    from gradio_client import handle_file
+
+    junk = tmp_path / "notes.mid"
+    junk.write_bytes(b"%PDF-1.4 this is not a MIDI file" * 10)
+    with pytest.raises(Exception) as exc:
+        client.predict(checkpoint=rnn_label(client, "note-rnn"), source="Upload a MIDI file", midi_file=handle_file(str(junk)), api_name="/generate_rnn")
+    assert "notes.mid" in str(exc.value) and "\n" not in str(exc.value).strip()
+    check_outputs(client.predict(note_names="C4", seconds=3, api_name="/generate_rnn"), 2)

@@ -51,7 +51,7 @@ def test_report_opens_from_disk_in_chromium(report, tmp_path):
         page.wait_for_function("Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)", timeout=20_000)
         assert page.locator("#summary tbody tr").count() == 4
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
-        assert page.locator("audio").count() == 3 and page.locator("img").count() >= 6 + 3
+        assert page.locator("audio").count() == 4 and page.locator("img").count() >= 7 + 4  # real music + 3 models
         shot = tmp_path / "report.png"
         page.screenshot(path=str(shot))
         browser.close()

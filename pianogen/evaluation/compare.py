@@ -204,6 +204,15 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
             render(s, stem.with_suffix(".wav"), sample_rate=cfg.sample_rate)
             pianoroll_png(s, stem.with_suffix(".png"), title=f"{name}, seed {cfg.seed + i}", track_names=track_names, width=8, height=2.8)
             media[name].append(stem.name)
+    # Real music to listen to beside the models: reference segments drawn with the same seed.
+    real_pool = reference_segments(data_dir, cfg.split, cfg.seconds)
+    real_media = []
+    for i, j in enumerate(np.random.default_rng(cfg.seed).choice(len(real_pool), min(cfg.audio, len(real_pool)), replace=False)):
+        stem = out / "media" / f"real_{i}"
+        write_midi(real_pool[j], stem.with_suffix(".mid"))
+        render(real_pool[j], stem.with_suffix(".wav"), sample_rate=cfg.sample_rate)
+        pianoroll_png(real_pool[j], stem.with_suffix(".png"), title=f"real music ({cfg.split} split)", width=8, height=2.8)
+        real_media.append(stem.name)
     if copy_refs:
         # What real, unseen music shares with a training corpus by chance: the reference row.
         corpus, index = next(iter(copy_refs.items()))
@@ -218,9 +227,9 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
     with atomic_path(out / "metrics.csv") as tmp:
         table.to_csv(tmp, index=False)
     result = {"config": asdict(cfg), "checkpoints": [str(c) for c in checkpoints], "data": str(data_dir), "table": rows, "models": details,
-              "reference_segments": len(ref), "seconds_taken": round(time.perf_counter() - t0, 1)}
+              "reference_segments": len(ref), "media": {"real": real_media, **media}, "seconds_taken": round(time.perf_counter() - t0, 1)}
     write_json(out / "metrics.json", result)
-    _write_html(out, table, plots, media, details, cfg)
+    _write_html(out, table, plots, media, details, cfg, real_media)
     return result
 
 
@@ -265,7 +274,7 @@ def _num(v) -> str:
     return f"{v:,.3f}" if abs(v) < 10 else (f"{v:,.2f}" if abs(v) < 100 else f"{v:,.1f}")
 
 
-def _write_html(out: Path, table: pd.DataFrame, plots: dict, media: dict, details: dict, cfg: CompareConfig) -> None:
+def _write_html(out: Path, table: pd.DataFrame, plots: dict, media: dict, details: dict, cfg: CompareConfig, real_media: list[str]) -> None:
     from pianogen.io import atomic_path
 
     shown = display_table(table)
@@ -273,6 +282,11 @@ def _write_html(out: Path, table: pd.DataFrame, plots: dict, media: dict, detail
     body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>" for r in shown.itertuples(index=False))
     hists = "".join(f'<img alt="{f}" src="{_png_data(p)}">' for f, p in plots.items())
     sections = []
+    if real_media:
+        items = "".join(
+            f'<figure><img alt="real pianoroll" src="{_png_data(out / "media" / (s + ".png"))}"><audio controls preload="metadata" src="media/{s}.wav"></audio>'
+            f'<figcaption><a href="media/{s}.mid">{s}.mid</a></figcaption></figure>' for s in real_media)
+        sections.append(f"<h3>real music <small>({cfg.split} split, for reference)</small></h3>{items}")
     for name, stems in media.items():
         items = "".join(
             f'<figure><img alt="{name} pianoroll" src="{_png_data(out / "media" / (s + ".png"))}"><audio controls preload="metadata" src="media/{s}.wav"></audio>'
