@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from pianogen.rnn_task import AugmentConfig, make_rnn_task, run_model, sequence_loss  # noqa: E402
+from pianogen.autoregressive_task import AugmentConfig, make_sequence_task, run_model, sequence_loss  # noqa: E402
 from pianogen.training import TrainConfig, Trainer  # noqa: E402
 
 MODELS = {
@@ -30,18 +30,21 @@ MODELS = {
     "perf-rnn 3x512 (Magenta)": ("perf-rnn", {"layers": 3, "hidden": 512, "embed": 256}, 256),
     "note-rnn 2x256": ("note-rnn", {"layers": 2, "hidden": 256, "embed": 64}, 128),
 }
-SETTINGS = [("float32, batch 16 (reference)", False, 16), ("bf16, batch 16", True, 16), ("bf16, batch 64", True, 64)]
+SETTINGS = [("float32, batch 16 (reference)", False, 16, False), ("bf16, batch 16", True, 16, False), ("bf16, batch 64", True, 64, False),
+            ("bf16, batch 64, torch.compile", True, 64, True)]
 
 
-def bare_rate(task, kind, batch, steps, device, bf16) -> float:
-    """Tokens/s of forward + loss + backward + AdamW over pre-drawn batches."""
+def bare_rate(task, kind, batch, steps, device, bf16, compiled=False) -> float:
+    """Tokens/s of forward + loss + backward + AdamW over pre-drawn batches (after warm-up,
+    which for ``compiled`` includes torch.compile's own compilation)."""
     model = task.models["model"]
+    run = torch.compile(model) if compiled else model
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = [torch.from_numpy(task.sampler.batch(batch)).to(device) for _ in range(steps + 2)]
 
     def step(b):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-            out, _ = run_model(model, kind, b)
+            out, _ = run_model(run, kind, b)
         loss, _ = sequence_loss(kind, out, b[:, 1:])
         opt.zero_grad()
         loss.backward()
@@ -73,11 +76,15 @@ def main() -> None:
     for name in args.models:
         kind, model_cfg, seq_len = MODELS[name]
         cfg = TrainConfig(batch_size=16, seq_len=seq_len, progress=False, device=args.device, eval_every=10**9)
-        task = make_rnn_task(kind, args.data, cfg, model_cfg, AugmentConfig())
+        task = make_sequence_task(kind, args.data, cfg, model_cfg, AugmentConfig())
         task.models["model"].to(device).train()
         ref = None
-        for label, bf16, batch in SETTINGS:
-            rate = bare_rate(task, kind, batch, args.steps, device, bf16)
+        for label, bf16, batch, compiled in SETTINGS:
+            try:
+                rate = bare_rate(task, kind, batch, args.steps, device, bf16, compiled)
+            except Exception as exc:  # torch.compile needs a C++ toolchain; say so rather than stop
+                print(f"| {name} | {label} | failed: {str(exc).splitlines()[0][:80]} | |", flush=True)
+                continue
             ref = ref or rate
             print(f"| {name} | {label} | {rate:,.0f} | {rate / ref:.2f}x |", flush=True)
         # The shared Trainer's step (sampling, augmentation, clipping, logging) vs the bare loop.

@@ -23,7 +23,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
 t0 = time.perf_counter()
-import pianogen.rnn_task as rt
+import pianogen.autoregressive_task as rt
 from pianogen.representations import performance
 if {reference!r}:
     def encode_loop(notes, config=performance.PerformanceConfig(), time_scale=1.0):
@@ -45,7 +45,7 @@ if {reference!r}:
     real = rt.encode_pieces
     rt.encode_pieces = lambda notes, codec, time_scale=1.0, dtype=np.int64: real(notes, codec, time_scale, np.int64)
 from pianogen.training import TrainConfig
-task = rt.make_rnn_task("perf-rnn", {data!r}, TrainConfig(batch_size=64, seq_len=256), {{"layers": 2, "hidden": 256, "embed": 128}})
+task = rt.make_sequence_task("perf-rnn", {data!r}, TrainConfig(batch_size=64, seq_len=256), {{"layers": 2, "hidden": 256, "embed": 128}})
 task.sampler.batch(64)
 print(json.dumps({{"seconds": time.perf_counter() - t0, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "train_tokens": int(sum(len(p) for p in task.sampler.versions[0]))}}))

@@ -160,8 +160,18 @@ class GANTask(Task):
         return musegan_metrics(self.generate(device), self.roll_cfg.tracks, self.roll_cfg.low)
 
     def evaluate(self, trainer):
-        gen = self._generated_metrics(trainer.device)
-        return {"val_loss": metric_distance(gen, self.real_metrics), **{f"gen/{k}": v for k, v in gen.items()}}
+        """Metric distance of generated to real rolls. Under torchrun only rank 0 generates and
+        measures (every rank holds the same weights); the others receive its numbers, so all
+        agree on the best checkpoint without repeating the work."""
+        keys = [f"{m}/{t}" for m in ("EB", "UPC", "QN") for t in self.roll_cfg.tracks]
+        keys += [f"TD/{a}-{b}" for i, a in enumerate(self.roll_cfg.tracks) for b in self.roll_cfg.tracks[i + 1 :]]
+        if trainer.rank == 0:
+            gen = self._generated_metrics(trainer.device)
+            values = [metric_distance(gen, self.real_metrics)] + [gen[k] for k in keys]
+        else:
+            values = [0.0] * (1 + len(keys))
+        values = trainer.sum_over_ranks(values)  # rank 0's numbers, everywhere
+        return {"val_loss": values[0], **{f"gen/{k}": v for k, v in zip(keys, values[1:])}}
 
     def on_evaluate(self, trainer, step):
         from pianogen.plots import save_roll_grid

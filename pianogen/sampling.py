@@ -117,14 +117,22 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float, gen
 
 
 def _expand_state(state, n: int):
-    """Repeat a batch-1 RNN state (LSTM (h, c) tuple or GRU tensor) for n samples."""
+    """Repeat a batch-1 model state for n samples: LSTM (h, c) tuple, GRU tensor, or a
+    Transformer's key/value cache."""
+    if hasattr(state, "expand") and not torch.is_tensor(state):
+        return state.expand(n)
     if isinstance(state, tuple):
         return tuple(s.expand(-1, n, -1).contiguous() for s in state)
     return state.expand(-1, n, -1).contiguous()
 
 
-class RNNSampler:
-    """A loaded RNN checkpoint, ready to sample (load once, sample many times)."""
+AUTOREGRESSIVE = ("note-rnn", "perf-rnn", "transformer")
+
+
+class SequenceSampler:
+    """A loaded autoregressive checkpoint (note-rnn, perf-rnn, transformer), ready to sample
+    (load once, sample many times). Each model steps through its state one token at a time
+    (an RNN's hidden state, a Transformer's key/value cache), so the past is never re-read."""
 
     def __init__(self, path: str | os.PathLike, device: str = "cpu"):
         from pianogen.checkpoints import CheckpointError, load_model
@@ -132,12 +140,12 @@ class RNNSampler:
         self.path = Path(path)
         self.model, self.ckpt = load_model(path, device)
         self.kind = self.ckpt["kind"]
-        if self.kind not in ("note-rnn", "perf-rnn"):
-            raise CheckpointError(f"{path}: a {self.kind} checkpoint, not an RNN (use sample_gan)")
+        if self.kind not in AUTOREGRESSIVE:
+            raise CheckpointError(f"{path}: a {self.kind} checkpoint, not an autoregressive model (use sample_gan)")
         self.codec = codec_from_dict(self.ckpt["representation"])
         self.device = torch.device(device)
         self.name = self.path.stem
-        if self.kind == "perf-rnn":
+        if self.codec.name == "performance":
             c = self.codec.config
             ids = torch.arange(c.vocab_size)
             pitch = ids % 128
@@ -173,7 +181,7 @@ class RNNSampler:
         empty = pd.DataFrame({"pitch": [], "velocity": [], "start": [], "end": []})
         primer = self.codec.encode(notes if notes is not None else empty)  # BOS first
         bias = self.time_bias(density)
-        if self.kind == "perf-rnn":
+        if self.codec.name == "performance":
             rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias)
             velocity = int(notes["velocity"].iloc[-1]) if notes is not None else 64
             conts = [self.codec.decode(r, start=seed_end, velocity=velocity, max_note_seconds=max_note_seconds, cut_restrikes=True) for r in rows]
@@ -208,7 +216,7 @@ class RNNSampler:
         rule for both models, applied at sampling time only (no retraining)."""
         if not density:
             return None
-        if self.kind == "perf-rnn":
+        if self.codec.name == "performance":
             c = self.codec.config
             ids = torch.arange(c.vocab_size)
             secs = torch.where((ids >= c.time_shift) & (ids < c.velocity), (ids - c.time_shift + 1).float() * c.shift_seconds, 0.0)
@@ -286,21 +294,24 @@ def _load(cls, checkpoint: str | os.PathLike, device: str):
     return _cached(cls, str(p.resolve()), p.stat().st_mtime, device)
 
 
-def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> "RNNSampler":
-    """A sampler for an RNN checkpoint, loaded once and cached."""
-    return _load(RNNSampler, checkpoint, device)
+RNNSampler = SequenceSampler  # the earlier name, kept for old code
+
+
+def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> SequenceSampler:
+    """A sampler for an autoregressive checkpoint, loaded once and cached."""
+    return _load(SequenceSampler, checkpoint, device)
 
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
            max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0) -> pd.DataFrame:
-    """Sample an RNN checkpoint (a path or an :class:`RNNSampler`); see the module doc.
+    """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
     The same arguments and ``seed`` give the same notes. ``density`` (per second) tilts the
-    model toward busier (> 0) or sparser (< 0) music; see :meth:`RNNSampler.time_bias`.
+    model toward busier (> 0) or sparser (< 0) music; see :meth:`SequenceSampler.time_bias`.
     """
-    sampler = checkpoint if isinstance(checkpoint, RNNSampler) else load_sampler(checkpoint)
+    sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
     return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, density)
 
 

@@ -318,10 +318,10 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 def test_samplers_put_model_and_tensors_on_their_device(device, trained):
     """load_sampler / load_gan on a device: the model's weights live there and sampling runs
     (on CPU here; on a GPU the same test covers CUDA)."""
-    from pianogen.sampling import RNNSampler, GANSampler
+    from pianogen.sampling import GANSampler, SequenceSampler
 
     for kind, path in trained.items():
-        s = RNNSampler(path, device)
+        s = SequenceSampler(path, device)
         assert {p.device.type for p in s.model.parameters()} == {torch.device(device).type}
         notes = sample(s, seed_notes="C4 E4 G4", seconds=3, seed=2)
         assert len(notes) > 3 and notes["end"].max() <= notes[notes["is_seed"]]["end"].max() + 3 + 1e-9

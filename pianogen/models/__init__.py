@@ -13,10 +13,12 @@ import torch.nn as nn
 from pianogen.models.musegan import MuseGAN, MuseGANConfig
 from pianogen.models.note_rnn import NoteRNN, NoteRNNConfig
 from pianogen.models.perf_rnn import PerfRNN, PerfRNNConfig
+from pianogen.models.transformer import Transformer, TransformerConfig
 
 MODELS: dict[str, tuple[type[nn.Module], type]] = {
     "note-rnn": (NoteRNN, NoteRNNConfig),
     "perf-rnn": (PerfRNN, PerfRNNConfig),
+    "transformer": (Transformer, TransformerConfig),
     "musegan": (MuseGAN, MuseGANConfig),
 }
 

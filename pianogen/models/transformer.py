@@ -1,0 +1,169 @@
+"""transformer: a decoder-only Transformer over performance events (Music Transformer's task).
+
+Pre-norm blocks (attention, then a 4x GELU MLP), dropout, input and output embeddings tied.
+Positions are relative, as Music Transformer (Huang et al. 2018) showed matters for music:
+
+- ``position="rope"`` (default): rotary embeddings on queries and keys, attention by PyTorch's
+  fused ``scaled_dot_product_attention``;
+- ``position="relative"``: Music Transformer's learned relative embeddings ``E_r`` (one per
+  layer, shared by the heads, one row per distance up to ``context``), added to the attention
+  logits; over a whole training window they come from the memory-efficient "skewing" of
+  ``Q E_r^T`` (O(T) extra memory per row, not O(T^2) per head).
+
+A token attends to itself and the ``context - 1`` tokens before it. The state carried between
+calls (sampling one event at a time, scoring a long piece chunk by chunk) is a key/value cache
+holding only those last ``context - 1`` positions: a sliding window, so generation runs on
+past the training window at a constant cost per event. Both position schemes depend only on
+distances, so positions beyond the training window mean nothing new to the model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class TransformerConfig:
+    vocab_size: int = 388
+    layers: int = 4
+    width: int = 256  # model dimension
+    heads: int = 4
+    context: int = 512  # attention span in tokens (the training window)
+    dropout: float = 0.1
+    position: str = "rope"  # rope | relative
+
+
+@dataclass
+class KVCache:
+    """Per-layer keys and values of the last ``context - 1`` positions, and the next position."""
+
+    pos: int
+    keys: list[torch.Tensor]  # each (B, heads, S, head_dim), RoPE already applied
+    values: list[torch.Tensor]
+
+    def expand(self, n: int) -> "KVCache":
+        """Repeat a batch-1 cache for ``n`` samples."""
+        return KVCache(self.pos, [k.expand(n, -1, -1, -1).contiguous() for k in self.keys], [v.expand(n, -1, -1, -1).contiguous() for v in self.values])
+
+
+def _rope(x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Rotate pairs of channels of x (B, h, T, d) by angles pos * 10000^(-2i/d)."""
+    d = x.shape[-1]
+    inv = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64, device=x.device) / d)
+    ang = pos.to(torch.float64)[:, None] * inv[None]  # float64: exact angles far past the training window
+    cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+    x1, x2 = x[..., 0::2], x[..., 1::2]
+    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+
+
+def skew(qe: torch.Tensor) -> torch.Tensor:
+    """Music Transformer's skewing: (..., T, T) logits against distances T-1..0 (column r is
+    distance T-1-r) -> (..., T, T) logits against keys (entry [i, j] is distance i - j; entries
+    above the diagonal are junk, and masked by the caller)."""
+    *lead, t, _ = qe.shape
+    x = F.pad(qe, (1, 0)).reshape(*lead, t + 1, t)
+    return x[..., 1:, :]
+
+
+class Attention(nn.Module):
+    def __init__(self, c: TransformerConfig):
+        super().__init__()
+        self.c, self.hd = c, c.width // c.heads
+        self.qkv = nn.Linear(c.width, 3 * c.width)
+        self.proj = nn.Linear(c.width, c.width)
+        self.drop = nn.Dropout(c.dropout)
+        if c.position == "relative":
+            self.rel = nn.Parameter(torch.randn(c.context, self.hd) * 0.02)  # row r: distance context-1-r
+
+    def forward(self, x, pos: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
+        """x (B, T, width) at absolute positions ``pos`` (T,), after ``past`` keys/values."""
+        B, T, _ = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.c.heads, self.hd).permute(2, 0, 3, 1, 4)
+        if self.c.position == "rope":
+            q, k = _rope(q, pos), _rope(k, pos)
+        if past is not None:
+            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+        S = k.shape[2]
+        drop = self.c.dropout if self.training else 0.0
+        if self.c.position == "rope" and past is None and T <= self.c.context:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
+        else:
+            last = int(pos[-1])  # the cache holds the S positions ending here
+            dist = pos[:, None] - torch.arange(last + 1 - S, last + 1, device=x.device)[None]  # (T, S): query - key
+            allowed = (dist >= 0) & (dist < self.c.context)
+            bias = torch.zeros(T, S, dtype=q.dtype, device=x.device).masked_fill(~allowed, float("-inf"))
+            if self.c.position == "relative":
+                bias = bias + self._relative(q, dist, past is None and T == S) / math.sqrt(self.hd)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=drop)
+        new = (k[:, :, -(self.c.context - 1) :], v[:, :, -(self.c.context - 1) :]) if self.c.context > 1 else None
+        return self.drop(self.proj(out.transpose(1, 2).reshape(B, T, -1))), new
+
+    def _relative(self, q: torch.Tensor, dist: torch.Tensor, square: bool) -> torch.Tensor:
+        """Relative logits q_i . E_r[distance(i, j)], (B, h, T, S); zero where not allowed."""
+        T = q.shape[2]
+        if square and T <= self.c.context:
+            return skew(q @ self.rel[-T:].T)  # the memory-efficient path for whole windows
+        idx = (self.c.context - 1 - dist).clamp(0, self.c.context - 1)  # (T, S)
+        qe = q @ self.rel.T  # (B, h, T, context)
+        return torch.gather(qe, 3, idx.expand(*qe.shape[:2], -1, -1)) * ((dist >= 0) & (dist < self.c.context))
+
+
+class Block(nn.Module):
+    def __init__(self, c: TransformerConfig):
+        super().__init__()
+        self.ln1, self.ln2 = nn.LayerNorm(c.width), nn.LayerNorm(c.width)
+        self.attn = Attention(c)
+        self.mlp = nn.Sequential(nn.Linear(c.width, 4 * c.width), nn.GELU(), nn.Linear(4 * c.width, c.width), nn.Dropout(c.dropout))
+
+    def forward(self, x, pos, past):
+        a, new = self.attn(self.ln1(x), pos, past)
+        x = x + a
+        return x + self.mlp(self.ln2(x)), new
+
+
+class Transformer(nn.Module):
+    def __init__(self, config: TransformerConfig):
+        super().__init__()
+        self.config = c = config
+        if c.width % c.heads or (c.width // c.heads) % 2:
+            raise ValueError(f"width {c.width} must split into {c.heads} heads of an even size")
+        if c.position not in ("rope", "relative"):
+            raise ValueError(f"position must be 'rope' or 'relative', not {c.position!r}")
+        self.embed = nn.Embedding(c.vocab_size + 1, c.width)  # id vocab_size = start of piece
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.layers))
+        self.ln_f = nn.LayerNorm(c.width)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def forward(self, events: torch.Tensor, state: KVCache | None = None):
+        """events (B, T) -> logits (B, T, vocab) of the next events, and the new cache."""
+        start = state.pos if state is not None else 0
+        pos = torch.arange(start, start + events.shape[1], device=events.device)
+        x = self.drop(self.embed(events))
+        keys, values = [], []
+        for i, block in enumerate(self.blocks):
+            past = (state.keys[i], state.values[i]) if state is not None and state.keys else None
+            x, new = block(x, pos, past)
+            if new is not None:
+                keys.append(new[0])
+                values.append(new[1])
+        # Output weights tied to the input embedding (without the start-of-piece row).
+        logits = F.linear(self.ln_f(x), self.embed.weight[: self.config.vocab_size])
+        return logits, KVCache(start + events.shape[1], keys, values)
+
+    def step(self, events: torch.Tensor, state: KVCache | None = None):
+        """One event per row, (B,) -> next-event logits (B, vocab), new cache (for sampling)."""
+        logits, state = self(events[:, None], state)
+        return logits[:, 0], state

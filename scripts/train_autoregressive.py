@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Train an autoregressive model (note-rnn, perf-rnn, transformer) on a prepared folder;
+writes OUT.pt, OUT.json, OUT.state.pt. (`scripts/train_rnn.py` is the same command.)
+
+Config: --config FILE (YAML or JSON with optional sections "train", "model", "augment"),
+then any flag below overrides it. Runs on CUDA with bf16 when available, else CPU; under
+torchrun it trains with DistributedDataParallel on every process, unchanged.
+"""
+
+import _path  # noqa: F401
+
+from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
+
+
+def main(script: str = "train_autoregressive.py") -> int:
+    from pianogen.autoregressive_task import AugmentConfig, make_sequence_task
+    from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
+
+    ap = parser(__doc__, f"python scripts/{script} --model perf-rnn --data data/prepared/maestro-mini --out checkpoints/my-perf-rnn --max-minutes 10")
+    ap.add_argument("--model", required=True, choices=["note-rnn", "perf-rnn", "transformer"])
+    ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
+    ap.add_argument("--out", required=True, help="output path stem, e.g. checkpoints/NAME")
+    ap.add_argument("--config", help="YAML/JSON config file")
+    ap.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
+    ap.add_argument("--force", action="store_true", help="overwrite an existing OUT.pt/OUT.json")
+    mg = ap.add_argument_group("model")
+    mg.add_argument("--layers", type=int)
+    mg.add_argument("--hidden", type=int)
+    mg.add_argument("--embed", type=int)
+    mg.add_argument("--dropout", type=float)
+    mg.add_argument("--cell", choices=["lstm", "gru"], help="note-rnn only")
+    mg.add_argument("--width", type=int, help="transformer: model dimension")
+    mg.add_argument("--heads", type=int, help="transformer: attention heads")
+    mg.add_argument("--context", type=int, help="transformer: attention span in events (default: --seq-len)")
+    mg.add_argument("--position", choices=["rope", "relative"], help="transformer: rotary (default) or Music Transformer's relative embeddings")
+    add_dataclass_flags(ap, TrainConfig, "training")
+    add_dataclass_flags(ap, AugmentConfig, "augmentation", prefix="aug_")
+    args = ap.parse_args()
+    setup_logging()
+
+    file_cfg = read_config_file(args.config) if args.config else {}
+    train_cfg = load_config(TrainConfig, {**file_cfg.get("train", {}), **picked(args, TrainConfig)})
+    augment = load_config(AugmentConfig, {**file_cfg.get("augment", {}), **picked(args, AugmentConfig, "aug_")})
+    flags = ("layers", "dropout") + (("width", "heads", "context", "position") if args.model == "transformer" else ("hidden", "embed", "cell"))
+    given = [k for k in ("hidden", "embed", "cell", "width", "heads", "context", "position") if getattr(args, k) is not None and k not in flags]
+    if given:
+        raise ValueError(f"--{given[0]} does not apply to {args.model}")
+    model_cfg = {**file_cfg.get("model", {}), **{k: v for k in flags if (v := getattr(args, k)) is not None}}
+
+    task = make_sequence_task(args.model, args.data, train_cfg, model_cfg, augment)
+    trainer = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": script.removesuffix(".py")})
+    report = trainer.fit()
+    if report:
+        b = report["final"]["baselines"]
+        split = b["split"]
+        t = report["final"][split]
+        absent = "" if split == "test" else " (this corpus has no test split)"
+        print(
+            f"{args.model}: {report['steps']} steps in {report['wall_seconds']:.0f} s; {split} NLL {t['nll_per_token']:.3f} nats/token, "
+            f"{t['nll_per_second']:.1f} nats/s (bigram {b['bigram']['nll_per_second']:.1f}, unigram {b['unigram']['nll_per_second']:.1f}){absent} -> {trainer.ckpt_path}"
+        )
+    return 0
+
+
+def _expected() -> tuple[type[BaseException], ...]:
+    """The errors reported as one line (no traceback)."""
+    from pianogen.checkpoints import CheckpointError
+    from pianogen.io import OutputExistsError
+    from pianogen.training import TrainingDiverged
+
+    return (OutputExistsError, FileNotFoundError, ValueError, TrainingDiverged, CheckpointError)
+
+
+EXPECTED = _expected()
+
+if __name__ == "__main__":
+    run(main, EXPECTED)
