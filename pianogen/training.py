@@ -436,6 +436,7 @@ class Trainer:
                 "steps": self.step,
                 "stopped": stopped,
                 "world_size": self.world,
+                "threads_per_process": torch.get_num_threads(),
                 "device": str(self.device),
                 "bf16": self.autocast_dtype is not None,
                 "wall_seconds": round(wall, 1),

@@ -2,8 +2,9 @@
 """Compare checkpoints side by side and write OUT/index.html, OUT/metrics.csv, OUT/metrics.json.
 
 Every checkpoint gives the same number of samples of the same length (fixed seeds); they are
-evaluated against the test split (features, Yang & Lerch OA/KL), next to each model's test NLL
-per second and training cost from its NAME.json. index.html opens from disk, no server needed.
+evaluated against a split (features, Yang & Lerch OA/KL, mean ± sd over disjoint seed sets,
+beside a ceiling of as many real segments), next to each model's held-out NLL, training cost
+and copy check. index.html opens from disk, no server needed.
 """
 
 import _path  # noqa: F401
@@ -31,7 +32,10 @@ def main() -> int:
     cfg = load_config(CompareConfig, picked(args, CompareConfig))
     res = compare(args.checkpoints, args.data, args.out, cfg)
     for row in res["table"]:
-        print(f"{row['model']:<22} mean OA {row['mean OA']:.3f}  notes/s {row['notes_per_second']:.2f}  polyphony {row['polyphony']:.2f}")
+        if "mean OA" in row:
+            print(f"{row['model']:<22} mean OA {row['mean OA']:.3f} ± {row['mean OA sd']:.3f}  notes/s {row['notes_per_second']:.2f}  polyphony {row['polyphony']:.2f}")
+        if "shared passage notes (max)" in row:
+            print(f"{row['model']:<22} longest passage shared with {row['copy-check corpus']}: median {row['shared passage notes (median)']:g}, max {row['shared passage notes (max)']} notes")
     print(f"-> {args.out}/index.html ({res['seconds_taken']} s)")
     return 0
 

@@ -27,7 +27,7 @@ def main() -> int:
     ap.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0])
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--seconds", type=float, default=20.0)
-    ap.add_argument("--seed", type=int, default=1000, help="first seed (keep disjoint from compare.py's, 0..n-1)")
+    ap.add_argument("--seed", type=int, default=1000, help="first seed (keep disjoint from compare.py's 0..n-1)")
     ap.add_argument("--record", action="store_true", help="write the best setting and the table into NAME.json")
     args = ap.parse_args()
     rows = sweep_sampling(args.checkpoint, args.data, args.split, args.temperatures, args.top_ps, args.n, args.seconds, args.seed)

@@ -26,7 +26,7 @@ SUMMARY_FEATURES = ("notes_per_second", "polyphony", "long_note_share", "pitch_c
 
 @dataclass
 class CompareConfig:
-    n: int = 32  # samples per model
+    n: int = 48  # samples per model (12 per seed set: OA from fewer pairs is too noisy)
     groups: int = 4  # disjoint seed sets (n / groups samples each): the spread between them is the error bar
     seconds: float = 20.0  # length of each sample
     seed: int = 0  # sample i uses seed + i (keep disjoint from seeds used to choose sampling defaults)
