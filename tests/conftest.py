@@ -25,3 +25,15 @@ def prepared(tmp_path_factory) -> Path:
 
 def file_id(path: Path) -> str:
     return path.stem[-28:]
+
+
+def step_through(model, x):
+    """Feed ``x`` (B, T, ...) to ``model.step`` one token at a time: (stacked outputs, last state)."""
+    import torch
+
+    state, outs = None, []
+    with torch.no_grad():
+        for t in range(x.shape[1]):
+            out, state = model.step(x[:, t], state)
+            outs.append(out)
+    return torch.stack(outs, 1), state

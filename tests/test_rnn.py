@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import MIDI_FILES, ROOT
+from conftest import MIDI_FILES, ROOT, step_through
 from pianogen.checkpoints import CheckpointError, load, load_model
 from pianogen.models import build_model
 from pianogen.rnn_task import AugmentConfig, make_rnn_task, run_model, sequence_loss
@@ -273,11 +273,8 @@ def test_step_matches_full_forward(kind, cfg):
     x = torch.randint(0, 30, (3, 7) if kind == "perf-rnn" else (3, 7, 4))
     with torch.no_grad():
         full, full_state = m(x)
-        state, outs = None, []
-        for t in range(7):
-            out, state = m.step(x[:, t], state)
-            outs.append(out)
-    torch.testing.assert_close(torch.stack(outs, 1), full, rtol=1e-5, atol=1e-5)
+    steps, state = step_through(m, x)
+    torch.testing.assert_close(steps, full, rtol=1e-5, atol=1e-5)
     for a, b in zip(state if isinstance(state, tuple) else [state], full_state if isinstance(full_state, tuple) else [full_state]):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-5)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import step_through
 from pianogen.models.transformer import KVCache, Transformer, TransformerConfig, skew
 
 TINY = {"layers": 2, "width": 32, "heads": 2, "context": 16, "dropout": 0.0}
@@ -17,11 +18,8 @@ def test_cached_steps_match_the_full_forward(position):
     x = torch.randint(0, 388, (2, 12))
     with torch.no_grad():
         full, _ = m(x)
-        state, steps = None, []
-        for t in range(12):
-            logits, state = m.step(x[:, t], state)
-            steps.append(logits)
-        torch.testing.assert_close(torch.stack(steps, 1), full, rtol=1e-4, atol=1e-5)
+        steps, _ = step_through(m, x)
+        torch.testing.assert_close(steps, full, rtol=1e-4, atol=1e-5)
         # A prefix, then the rest with its cache: the same as one pass.
         head, state = m(x[:, :5])
         tail, _ = m(x[:, 5:], state)
@@ -38,22 +36,17 @@ def test_sliding_window_past_the_context(position):
     m = Transformer(c).eval()
     x = torch.randint(0, 388, (1, 40))
     with torch.no_grad():
-        state, steps = None, []
-        for t in range(40):
-            logits, state = m.step(x[:, t], state)
-            steps.append(logits)
+        steps, state = step_through(m, x)
         assert state.keys[0].shape[2] == c.context - 1 and state.pos == 40  # the cache stays bounded
         one_pass, _ = m(x)
-        torch.testing.assert_close(torch.stack(steps, 1), one_pass, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(steps, one_pass, rtol=1e-4, atol=1e-5)
         shifted, _ = m(x, KVCache(1000, [], []))  # positions 1000..1039
         torch.testing.assert_close(shifted, one_pass, rtol=1e-4, atol=1e-5)
         # With one layer the last step sees exactly the last `context` tokens, nothing older.
         one = Transformer(TransformerConfig(**{**TINY, "layers": 1}, position=position)).eval()
-        state = None
-        for t in range(40):
-            logits, state = one.step(x[:, t], state)
+        steps, _ = step_through(one, x)
         fresh, _ = one(x[:, 40 - c.context :])
-        torch.testing.assert_close(logits, fresh[:, -1], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(steps[:, -1], fresh[:, -1], rtol=1e-4, atol=1e-5)
 
 
 def test_skewing_equals_gathering_relative_logits():
