@@ -69,6 +69,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--no-compile", action="store_true", help="skip the torch.compile setting (its compilation takes a minute)")
     args = ap.parse_args()
     device = torch.device(args.device)
     print(f"device: {device}" + (f" ({torch.cuda.get_device_name()})" if device.type == "cuda" else f" ({torch.get_num_threads()} threads)") + f", data {args.data}")
@@ -80,6 +81,8 @@ def main() -> None:
         task.models["model"].to(device).train()
         ref = None
         for label, bf16, batch, compiled in SETTINGS:
+            if compiled and args.no_compile:
+                continue
             try:
                 rate = bare_rate(task, kind, batch, args.steps, device, bf16, compiled)
             except Exception as exc:  # torch.compile needs a C++ toolchain; say so rather than stop

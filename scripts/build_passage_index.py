@@ -34,10 +34,21 @@ def main() -> int:
     t = time.perf_counter()
     again = PassageIndex.load(path)
     loaded = time.perf_counter() - t
+    # Lookup cost per piece: 20 s segments of the corpus itself (the worst case: every window matches).
+    from pianogen.data import load_notes
+    from pianogen.evaluation import segments
+
+    notes = load_notes(args.data, args.split)
+    probe = [s for _, g in list(notes.groupby("piece_id", observed=True))[:8] for s in segments(g, 20.0)[:2]]
+    t = time.perf_counter()
+    found = [again.longest(p).notes for p in probe]
+    lookup = (time.perf_counter() - t) / max(1, len(probe))
     print(json.dumps({"out": str(path), "tokens": int(len(index.seq)), "pieces": len(index.names), "build_seconds": round(built, 2),
                       "load_seconds": round(loaded, 2), "file_mb": round(path.stat().st_size / 1e6, 2),
                       "index_mb": round((again.seq.nbytes + again.hashes.nbytes + again.positions.nbytes + again.onsets.nbytes) / 1e6, 1),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                      "lookup_seconds_per_20s_piece": round(lookup, 4), "probe_copies_found_whole": int(sum(f == len(p) for f, p in zip(found, probe))),
+                      "probes": len(probe)}))
     return 0
 
 

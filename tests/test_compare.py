@@ -28,11 +28,15 @@ def report(prepared, tmp_path_factory):
 
 def test_metrics_files(report):
     table = pd.read_csv(report / "metrics.csv")
-    assert table["model"].tolist() == ["real (train split)", "perf-rnn", "note-rnn", "musegan"]
+    assert table["model"].tolist() == ["real (train split)", "perf-rnn", "note-rnn", "musegan", "real (test split) vs asap-performances"]
+    # The copy check: each model against its own training corpus, real unseen music as reference.
+    assert table["copy-check corpus"].tolist()[1:] == ["asap-performances", "maestro-mini", "maestro-mini", "asap-performances"]
+    assert (table.loc[1:, "shared passage notes (max)"] >= 0).all()
     assert table.loc[1:2, "NLL nats/s"].notna().all() and pd.isna(table.loc[3, "NLL nats/s"])
-    assert (table["mean OA"].between(0, 1)).all() and (table["mean OA sd"] >= 0).all() and (table["mean OA sd"] > 0).any()
-    # The ceiling is scored at the samples' size: its mean OA is high, but not 1.
-    assert table.loc[0, "mean OA"] > table.loc[1:, "mean OA"].min()
+    scored = table.iloc[:4]  # the copy-check row has no features
+    assert (scored["mean OA"].between(0, 1)).all() and (scored["mean OA sd"] >= 0).all() and (scored["mean OA sd"] > 0).any()
+    # The ceiling is scored at the samples' size, like every model.
+    assert scored.loc[0, "mean OA"] > scored.loc[1:, "mean OA"].min()
     res = json.loads((report / "metrics.json").read_text())
     assert set(res["models"]["musegan"]["musegan_metrics"]) >= {"EB/melody", "UPC/bass", "QN/inner", "TD/melody-bass"}
     assert res["models"]["perf-rnn"]["config"]["train"]["max_steps"] > 0  # training cost from NAME.json
@@ -49,7 +53,7 @@ def test_report_opens_from_disk_in_chromium(report, tmp_path):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto((report / "index.html").as_uri(), wait_until="load")
         page.wait_for_function("Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)", timeout=20_000)
-        assert page.locator("#summary tbody tr").count() == 4
+        assert page.locator("#summary tbody tr").count() == 5
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         assert page.locator("audio").count() == 4 and page.locator("img").count() >= 7 + 4  # real music + 3 models
         shot = tmp_path / "report.png"

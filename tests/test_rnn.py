@@ -252,8 +252,10 @@ def test_shipped_checkpoints_respect_seconds(name):
         seed_end = out.loc[out["is_seed"], "end"].max()
         assert abs(out["end"].max() - seed_end - 20) <= 2.0, (seed, out["end"].max() - seed_end)
         assert out["pitch"].between(21, 108).all()
-    greedy = sample(ck, seconds=8, temperature=0)  # no seed, greedy: still music
-    assert len(greedy) > 0 and not greedy["is_seed"].any()
+    # Greedy runs and is deterministic. (It need not be music: for the 75 h perf-rnn the single
+    # most likely event from silence is another time shift, so greedy decoding stays silent.)
+    greedy = sample(ck, seconds=8, temperature=0)
+    assert greedy.equals(sample(ck, seconds=8, temperature=0, seed=99)) and not greedy["is_seed"].any()
 
 
 def test_sample_script(trained, tmp_path):
