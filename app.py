@@ -23,11 +23,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing reaches th
 import gradio as gr  # noqa: E402
 
 from pianogen.audio import render  # noqa: E402
-from pianogen.checkpoints import CheckpointError, load  # noqa: E402
+from pianogen.checkpoints import CheckpointError, load, read_report, trained_corpus  # noqa: E402
 from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
 from pianogen.evaluation.compare import display_table  # noqa: E402
 from pianogen.evaluation.likelihood import reported_nll  # noqa: E402
 from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
+from pianogen.evaluation.tuning import sampling_defaults as sampling_defaults_of  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
@@ -48,9 +49,8 @@ def _describe(path: Path) -> tuple[str, str, float]:
     size = path.stat().st_size / 1e6
     label = f"{path.stem} ({ckpt['kind']}, {size:.1f} MB"
     score = float("inf")
-    report = path.with_suffix(".json")
-    if report.is_file():
-        info = json.loads(report.read_text())
+    info = read_report(path)
+    if info:
         final = info.get("final", {})
         nll = reported_nll(info)
         if nll is not None:
@@ -65,9 +65,7 @@ def _describe(path: Path) -> tuple[str, str, float]:
 def sampling_defaults(path: Path) -> tuple[float, float]:
     """(temperature, top-p) measured best for a checkpoint (scripts/tune_sampling.py --record),
     else (1.0, 0.95)."""
-    report = path.with_suffix(".json")
-    d = json.loads(report.read_text()).get("sampling_defaults", {}) if report.is_file() else {}
-    return float(d.get("temperature", 1.0)), float(d.get("top_p", 0.95))
+    return sampling_defaults_of(read_report(path)) or (1.0, 0.95)
 
 
 WHAT_IT_IS = {
@@ -84,12 +82,11 @@ WHAT_IT_IS = {
 
 def model_card(path: Path) -> str:
     """A few lines on a checkpoint: what it is, what it learned from and for how long, its number."""
-    report = path.with_suffix(".json")
-    info = json.loads(report.read_text()) if report.is_file() else {}
+    info = read_report(path)
     kind = info.get("kind") or load(path)["kind"]
     lines = [f"**{path.stem}**: {WHAT_IT_IS.get(kind, kind)}"]
     data = info.get("data", {})
-    corpus = Path(str(info.get("final", {}).get("corpus") or data.get("dir") or "?")).name
+    corpus = trained_corpus(info) or "?"
     hours = data.get("train_hours")
     learned = f"Learned from `{corpus}`" + (f" ({hours:.1f} h of training music)" if hours else "")
     if "wall_seconds" in info:
@@ -140,21 +137,13 @@ def _out_dir() -> Path:
     return d
 
 
-def corpus_of(path: Path) -> str:
-    """The name of the corpus a checkpoint learned from (its NAME.json), e.g. asap-performances."""
-    report = path.with_suffix(".json")
-    info = json.loads(report.read_text()) if report.is_file() else {}
-    where = info.get("final", {}).get("corpus") or info.get("data", {}).get("corpus") or info.get("data", {}).get("dir") or ""
-    return Path(str(where)).name
-
-
-def passage_indexes(paths, folder: Path) -> dict[Path, PassageIndex]:
+def passage_indexes(paths) -> dict[Path, PassageIndex]:
     """{checkpoint: copy-check index of its training corpus} for those with a shipped index
     (checkpoints/passages-CORPUS.npz, made by scripts/build_passage_index.py); each file loads once."""
     loaded: dict[str, PassageIndex] = {}
     out = {}
     for p in paths:
-        f = folder / f"passages-{corpus_of(p)}.npz"
+        f = PassageIndex.path_for(p)
         if f.is_file():
             if f.name not in loaded:
                 loaded[f.name] = PassageIndex.load(f)
@@ -184,7 +173,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
     # Load every model now, once, so a click only samples.
     rnn_samplers = {label: load_sampler(p) for label, p in rnns.items()}
     gan_samplers = {label: load_gan(p) for label, p in gans.items()}
-    copy_index = passage_indexes([*rnns.values(), *gans.values()], checkpoint_dir)
+    copy_index = passage_indexes([*rnns.values(), *gans.values()])
 
     def copy_line(path: Path, generated) -> str:
         index = copy_index.get(path)

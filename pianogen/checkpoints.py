@@ -65,3 +65,32 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     except (ValueError, RuntimeError, TypeError) as exc:
         raise CheckpointError(f"{path}: checkpoint does not match its model ({str(exc).splitlines()[0][:160]})") from None
     return model.to(map_location).eval(), ckpt
+
+
+def report_path(checkpoint: str | os.PathLike) -> Path:
+    """NAME.json beside NAME.pt: the training report, recorded evaluations, sampling defaults."""
+    return Path(checkpoint).with_suffix(".json")
+
+
+def read_report(checkpoint: str | os.PathLike) -> dict[str, Any]:
+    """A checkpoint's NAME.json as a dict ({} when there is none)."""
+    import json
+
+    p = report_path(checkpoint)
+    return json.loads(p.read_text(encoding="utf-8")) if p.is_file() else {}
+
+
+def update_report(checkpoint: str | os.PathLike, **fields: Any) -> Path:
+    """Set top-level ``fields`` in NAME.json, written atomically; returns its path."""
+    from pianogen.io import write_json
+
+    report = read_report(checkpoint)
+    report.update(fields)
+    write_json(report_path(checkpoint), report)
+    return report_path(checkpoint)
+
+
+def trained_corpus(report: dict[str, Any]) -> str:
+    """The name of the corpus a run learned from (e.g. ``asap-performances``), from its report."""
+    where = report.get("final", {}).get("corpus") or report.get("data", {}).get("corpus") or report.get("data", {}).get("dir") or ""
+    return Path(str(where)).name

@@ -14,10 +14,9 @@ from pianogen.cli import parser, run
 
 def main() -> int:
     import json
-    from pathlib import Path
 
+    from pianogen.checkpoints import update_report
     from pianogen.evaluation.tuning import best_setting, sweep_sampling
-    from pianogen.io import write_json
 
     ap = parser(__doc__, "python scripts/tune_sampling.py checkpoints/perf-rnn.pt --data data/prepared/asap --split validation --record")
     ap.add_argument("checkpoint")
@@ -37,10 +36,8 @@ def main() -> int:
     best = best_setting(rows)
     print(f"best: temperature {best['temperature']:g}, top-p {best['top_p']:g} (mean OA {best['mean_oa']:.3f})")
     if args.record:
-        path = Path(args.checkpoint).with_suffix(".json")
-        report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        report["sampling_defaults"] = {**best, "data": args.data, "split": args.split, "n": args.n, "seconds": args.seconds, "seed": args.seed, "table": rows}
-        write_json(path, report)
+        path = update_report(args.checkpoint, sampling_defaults={**best, "data": args.data, "split": args.split, "n": args.n, "seconds": args.seconds,
+                                                                 "seed": args.seed, "table": rows})
         print(json.dumps({"recorded": str(path)}))
     return 0
 

@@ -19,7 +19,9 @@ import pandas as pd
 from pianogen.evaluation import reference_features, reference_segments, set_summary
 from pianogen.evaluation.distributions import compare_sets
 from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
+from pianogen.checkpoints import read_report, trained_corpus
 from pianogen.evaluation.likelihood import reported_nll
+from pianogen.evaluation.memorization import PassageIndex
 
 SUMMARY_FEATURES = ("notes_per_second", "polyphony", "long_note_share", "pitch_class_entropy", "scale_consistency", "silence_ratio", "velocity_mean")
 
@@ -81,8 +83,9 @@ def _model_samples(ck: Path, cfg: CompareConfig) -> tuple[str, list[pd.DataFrame
 
 def sampling_setting(ck: Path, cfg: CompareConfig) -> tuple[float, float]:
     """(temperature, top-p) to sample ``ck`` with: its measured defaults when asked and known."""
-    d = _report_json(ck).get("sampling_defaults") if cfg.model_defaults else None
-    return (float(d["temperature"]), float(d["top_p"])) if d else (cfg.temperature, cfg.top_p)
+    from pianogen.evaluation.tuning import sampling_defaults
+
+    return (sampling_defaults(read_report(ck)) if cfg.model_defaults else None) or (cfg.temperature, cfg.top_p)
 
 
 def _row(model: str, kind: str, scores: dict) -> dict:
@@ -91,24 +94,6 @@ def _row(model: str, kind: str, scores: dict) -> dict:
     for k in [*SUMMARY_FEATURES, *[f"OA {f}" for f in SUMMARY_FEATURES if f"OA {f}" in scores], "mean OA"]:
         row[k], row[f"{k} sd"] = scores[k]["mean"], scores[k]["sd"]
     return row
-
-
-def _corpus(ck: Path) -> str:
-    r = _report_json(ck)
-    return Path(str(r.get("final", {}).get("corpus") or r.get("data", {}).get("corpus") or r.get("data", {}).get("dir") or "")).name
-
-
-def _passage_index(ck: Path):
-    """The copy-check index of the corpus ``ck`` learned from, if shipped beside it."""
-    from pianogen.evaluation.memorization import PassageIndex
-
-    f = ck.parent / f"passages-{_corpus(ck)}.npz"
-    return PassageIndex.load(f) if f.is_file() else None
-
-
-def _report_json(ck: Path) -> dict:
-    p = ck.with_suffix(".json")
-    return json.loads(p.read_text()) if p.is_file() else {}
 
 
 def _png_data(path: Path) -> str:
@@ -172,7 +157,7 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
         if len(feats) < need:
             raise ValueError(f"{ck}: only {len(feats)} of its {cfg.n} samples have notes")
         scores = grouped_scores(feats[:need], ref, cfg.groups)
-        report = _report_json(ck)
+        report = read_report(ck)
         row = _row(name, kind, scores)
         nll = reported_nll(report)
         row.update({
@@ -183,12 +168,12 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
             "steps": report.get("steps"), "train minutes": round(report["wall_seconds"] / 60, 1) if "wall_seconds" in report else None,
             "parameters": sum(report.get("parameters", {}).values()) or None,
         })
-        index = _passage_index(ck)
-        if index is not None:
+        index_file, corpus = PassageIndex.path_for(ck), trained_corpus(report)
+        if index_file.is_file():
+            index = copy_refs.setdefault(corpus, PassageIndex.load(index_file))
             shared = [index.longest(x).notes for x in samples[:need]]
             row.update({"shared passage notes (median)": float(np.median(shared)), "shared passage notes (max)": int(max(shared)),
-                        "copy-check corpus": _corpus(ck)})
-            copy_refs.setdefault(_corpus(ck), index)
+                        "copy-check corpus": corpus})
         rows.append(row)
         vs = compare_sets(feats[:need], ref, SCALAR_FEATURES + HIST_FEATURES)
         details[name] = {"kind": kind, "checkpoint": str(ck), "vs_reference": vs, "summary": set_summary(feats), "musegan_metrics": extra.get("musegan_metrics"), "sampling": {k: extra[k] for k in ("temperature", "top_p") if k in extra} or None,

@@ -47,17 +47,11 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
 def record_evaluation(checkpoint: str | os.PathLike, result: dict[str, Any]) -> Path:
     """Add ``result`` to the checkpoint's NAME.json under "evaluations" (one entry per data
     folder and split, replaced when measured again); written atomically. Returns the path."""
-    import json
+    from pianogen.checkpoints import read_report, update_report
 
-    from pianogen.io import write_json
-
-    path = Path(checkpoint).with_suffix(".json")
-    report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     entry = {k: v for k, v in result.items() if k != "checkpoint"}
-    kept = [e for e in report.get("evaluations", []) if (e.get("data"), e.get("split")) != (entry["data"], entry["split"])]
-    report["evaluations"] = kept + [entry]
-    write_json(path, report)
-    return path
+    kept = [e for e in read_report(checkpoint).get("evaluations", []) if (e.get("data"), e.get("split")) != (entry["data"], entry["split"])]
+    return update_report(checkpoint, evaluations=kept + [entry])
 
 
 def reported_nll(report: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:

@@ -139,6 +139,14 @@ class PassageIndex:
         starts = np.sort(notes["start"].to_numpy())
         return SharedPassage(length + 1, self.names[piece], float(self.onsets[p]), float(starts[i]))
 
+    @staticmethod
+    def path_for(checkpoint: str | os.PathLike) -> Path:
+        """Where the index of a checkpoint's training corpus is shipped: beside it, as
+        ``passages-CORPUS.npz`` (CORPUS as its NAME.json names it)."""
+        from pianogen.checkpoints import read_report, trained_corpus
+
+        return Path(checkpoint).parent / f"passages-{trained_corpus(read_report(checkpoint))}.npz"
+
     def describe(self, notes: pd.DataFrame) -> str:
         """One line for people, as the app shows it."""
         s = self.longest(notes)

@@ -39,6 +39,12 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     return rows
 
 
+def sampling_defaults(report: dict[str, Any]) -> tuple[float, float] | None:
+    """(temperature, top-p) recorded in a checkpoint's report by ``--record``, or None."""
+    d = report.get("sampling_defaults")
+    return (float(d["temperature"]), float(d["top_p"])) if d else None
+
+
 def best_setting(rows: list[dict[str, Any]]) -> dict[str, float]:
     best = max(rows, key=lambda r: r["mean_oa"])
     return {"temperature": best["temperature"], "top_p": best["top_p"], "mean_oa": best["mean_oa"]}
