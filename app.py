@@ -43,11 +43,14 @@ CONCURRENCY = int(os.environ.get("PIANOGEN_CONCURRENCY", 2))
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 
 
-def _describe(path: Path) -> tuple[str, str, float]:
-    """(label, kind, score) for a checkpoint: name, size and its honest number (lower is better)."""
+def _describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
+    """(label, kind, rank) for a checkpoint: name, size and its honest number (lower is better).
+    A density-conditioned model's NLL is measured with the true density as input, so it ranks
+    after the models whose NLL it cannot be compared with."""
     ckpt = load(path)
     size = path.stat().st_size / 1e6
-    label = f"{path.stem} ({ckpt['kind']}, {size:.1f} MB"
+    conditioned = bool(ckpt["model_config"].get("density_bins"))
+    label = f"{path.stem} ({ckpt['kind']}{' + density control' if conditioned else ''}, {size:.1f} MB"
     score = float("inf")
     info = read_report(path)
     if info:
@@ -56,10 +59,10 @@ def _describe(path: Path) -> tuple[str, str, float]:
         if nll is not None:
             where, r = nll
             score = r["nll_per_second"]
-            label += f", {where} NLL {score:.1f} nats/s"
+            label += f", {where} NLL {score:.1f} nats/s{' given density' if conditioned else ''}"
         elif "distance" in final:
             score = final["distance"]["generated"]  # ranks GANs; the model card explains it
-    return label + ")", ckpt["kind"], score
+    return label + ")", ckpt["kind"], (conditioned, score)
 
 
 def sampling_defaults(path: Path) -> tuple[float, float]:
@@ -91,12 +94,20 @@ def model_card(path: Path) -> str:
     learned = f"Learned from `{corpus}`" + (f" ({hours:.1f} h of training music)" if hours else "")
     if "wall_seconds" in info:
         learned += f" for {info['wall_seconds'] / 60:.0f} minutes on {'a GPU' if 'cuda' in str(info.get('device')) else 'a 2-core CPU'} ({info.get('steps', 0):,} steps)"
+    init = info.get("config", {}).get("init")
+    if init:
+        learned += f", continuing from `{Path(init['checkpoint']).stem}`'s weights"
     lines.append(learned + ".")
+    conditioned = bool(info.get("config", {}).get("model_config", {}).get("density_bins"))
+    if conditioned:
+        lines.append("Trained with Magenta's note-density control: it takes *Notes per second* as an input at every step "
+                     f"(0 asks for its training music's average, {info['config'].get('density_default', 0):.1f}).")
     nll = reported_nll(info)
     if nll is not None:
         where, r = nll
         unit = "note" if kind == "note-rnn" else "event"
-        lines.append(f"Held-out likelihood on {where}: {r['nll_per_token']:.3f} nats per {unit}, {r['nll_per_second']:.1f} nats per second of music (lower is better).")
+        given = " given the true density of the next 3 s at every step, so not comparable with the others" if conditioned else ""
+        lines.append(f"Held-out likelihood on {where}{given}: {r['nll_per_token']:.3f} nats per {unit}, {r['nll_per_second']:.1f} nats per second of music (lower is better).")
     elif "distance" in info.get("final", {}):
         d = info["final"]["distance"]
         lines.append(f"Distance of its EB/UPC/QN/TD metrics to real music: {d['generated']:.3f} (untrained: {d['untrained']:.3f}; lower is better).")
@@ -183,7 +194,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
     # Defaults in the signature make every input optional for API clients (gradio_client):
     # a client names only what it changes (midi_file=None: no upload).
     def generate_rnn(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
-                     density=0.0, progress=gr.Progress()):
+                     notes_per_second=0, progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
             if checkpoint not in rnn_samplers:
@@ -202,10 +213,12 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                 seed_notes, seed_desc = str(pieces[piece]), piece
             progress(0.1, desc="sampling")
             notes = sample(rnn_samplers[checkpoint], seed_notes=seed_notes, seconds=float(seconds), temperature=float(temperature), top_p=float(top_p),
-                           seed=int(seed), seed_seconds=None if source == SEED_SOURCES[0] else float(seed_seconds), density=float(density or 0.0))
+                           seed=int(seed), seed_seconds=None if source == SEED_SOURCES[0] else float(seed_seconds),
+                           notes_per_second=float(notes_per_second) if notes_per_second else None)
             progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": rnns[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else float(seed_seconds),
-                      "seconds": float(seconds), "temperature": float(temperature), "top_p": float(top_p), "seed": int(seed), "density": float(density or 0.0)}
+                      "seconds": float(seconds), "temperature": float(temperature), "top_p": float(top_p), "seed": int(seed),
+                      "notes_per_second": float(notes_per_second) if notes_per_second else None}
             return _finish(notes, f"{rnns[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
                            copy_check=copy_line(rnns[checkpoint], notes[~notes["is_seed"]]))
         except (ValueError, MidiReadError, CheckpointError) as exc:
@@ -255,7 +268,9 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature (default: the measured best for this model)")
                     top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p")
                     seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
-                    density = gr.Slider(-4, 4, value=0, step=0.5, label="Density: sparser (-) or busier (+); 0 = as the model plays")
+                    # A target, not a knob: each model turns it into its own control (a density-conditioned
+                    # model's input, or another model's time tilt through its measured calibration).
+                    density = gr.Slider(0, 24, value=0, step=1, label="Notes per second (0 = as the model plays)")
                     seed = gr.Number(0, precision=0, label="Random seed")
                     go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
                 with gr.Column():

@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from pianogen.representations.codecs import PerformanceCodec  # noqa: E402
 from pianogen.sampling import load_sampler, pick, sample  # noqa: E402
 
 
@@ -43,7 +44,7 @@ def windowed_reference(sampler, n_tokens: int, window: int = 64) -> None:
     m = sampler.model
     if sampler.kind == "transformer":
         window = m.config.context  # the uncached re-read of the same attention span
-    if sampler.codec.name == "performance":
+    if isinstance(sampler.codec, PerformanceCodec):
         seq = [int(sampler.codec.bos)]
         for _ in range(n_tokens):
             logits, _ = m(torch.tensor([seq[-window:]]))
@@ -67,7 +68,7 @@ def main() -> None:
         sample(s, seconds=2)  # warm-up
         for n in (1, 8):
             secs, out = best_of(args.repeat, lambda: sample(s, seconds=args.seconds, n=n, seed=1))
-            if s.codec.name == "performance":
+            if isinstance(s.codec, PerformanceCodec):
                 from pianogen.representations import performance
 
                 n_tok = len(performance.encode(out if n == 1 else out[out["sample"] == 0], s.codec.config))

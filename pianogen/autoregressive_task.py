@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW
+from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW, DensityControlCodec
 from pianogen.training import Task, TrainConfig, process_rank
 
 
@@ -66,6 +66,13 @@ class WindowSampler:
         return np.stack(out).astype(np.int64)
 
 
+def targets(kind: str, tokens: torch.Tensor) -> torch.Tensor:
+    """What a model predicts from ``tokens``: the next tokens (only the event column of
+    density-controlled performance tokens)."""
+    nxt = tokens[:, 1:]
+    return nxt[..., 0] if kind != "note-rnn" and nxt.dim() == 3 else nxt
+
+
 def sequence_loss(kind: str, outputs, target: torch.Tensor, reduction: str = "mean"):
     """NLL (nats) of ``target`` under a model's forward outputs; (loss, per-field parts)."""
     if kind == "note-rnn":
@@ -78,6 +85,8 @@ def run_model(model, kind: str, tokens: torch.Tensor, state=None):
     """Forward over tokens[:, :-1] predicting tokens[:, 1:]; returns (outputs, state)."""
     if kind == "note-rnn":
         return model(tokens[:, :-1], state, target=tokens[:, 1:])
+    if tokens.dim() == 3:  # (event, density bin): each step sees the density of the event it predicts
+        return model(tokens[:, :-1, 0], state, density=tokens[:, 1:, 1])
     return model(tokens[:, :-1], state)
 
 
@@ -106,7 +115,7 @@ def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int 
             piece = toks_t[:, s : s + chunk + 1]
             outputs, state = run_model(model, kind, piece, state)
             valid = mask_t[:, s + 1 : s + chunk + 1]
-            target = piece[:, 1:]
+            target = targets(kind, piece)
             if kind == "note-rnn":
                 nll = sum(F.cross_entropy(lg.float().transpose(1, -1), target[..., i], reduction="none") for i, lg in enumerate(outputs))
             else:
@@ -163,7 +172,7 @@ class SequenceTask(Task):
         tokens = torch.from_numpy(self.sampler.batch(trainer.cfg.batch_size)).to(trainer.device)
         with trainer.autocast():
             outputs, _ = run_model(trainer.wrapped["model"], self.kind, tokens)
-        loss, parts = sequence_loss(self.kind, outputs, tokens[:, 1:])
+        loss, parts = sequence_loss(self.kind, outputs, targets(self.kind, tokens))
         trainer.backward(loss, "model")
         metrics = {"loss": float(loss.detach())}
         if parts:
@@ -206,14 +215,20 @@ class SequenceTask(Task):
         # Baselines fit on train, smoothing chosen on validation, scored on test (validation
         # when the corpus has no test split: then slightly flattering to the baselines).
         rs = self.report_split
-        out["baselines"] = {"split": rs, **baseline_report(self.eval_pieces["train"], self.eval_pieces["validation"], self.eval_pieces[rs], vocab, self.split_seconds(rs))}
+        # The n-grams model events alone (a density control column is input, not predicted).
+        ev = (lambda ps: [p[:, 0] for p in ps]) if hasattr(self.codec, "density") else (lambda ps: ps)
+        out["baselines"] = {"split": rs, **baseline_report(ev(self.eval_pieces["train"]), ev(self.eval_pieces["validation"]), ev(self.eval_pieces[rs]), vocab, self.split_seconds(rs))}
         out["corpus"] = corpus_name(self.data_dir)
         return out
 
     def payload(self):
         from pianogen.models import config_dict
 
-        return {"kind": self.kind, "model_config": config_dict(self.models["model"]), "representation": self.codec.to_dict(), "augment": asdict(self.augment)}
+        out = {"kind": self.kind, "model_config": config_dict(self.models["model"]), "representation": self.codec.to_dict(), "augment": asdict(self.augment)}
+        if hasattr(self.codec, "density"):
+            # What a density-conditioned model is asked for when a user names no density.
+            out["density_default"] = round(len(self.notes["train"]) / self.split_seconds("train"), 3)
+        return out
 
     def summary(self):
         return {
@@ -242,8 +257,14 @@ def make_sequence_task(kind: str, data_dir: str, cfg: TrainConfig, model_overrid
 
     if kind not in CODEC_FOR_MODEL:
         raise ValueError(f"unknown autoregressive model {kind!r}; choose from {sorted(CODEC_FOR_MODEL)}")
-    codec = CODEC_FOR_MODEL[kind]()
     model_cfg = dict(model_overrides or {})
+    if model_cfg.get("density_bins"):
+        if kind != "perf-rnn":
+            raise ValueError(f"density conditioning is built for perf-rnn, not {kind}")
+        codec = DensityControlCodec()
+        model_cfg["density_bins"] = codec.density.n_bins  # the codec decides how many bins there are
+    else:
+        codec = CODEC_FOR_MODEL[kind]()
     if kind == "note-rnn":
         model_cfg.setdefault("vocab_sizes", codec.config.vocab_sizes)
     else:

@@ -54,6 +54,20 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     return ckpt
 
 
+def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
+    """Copy a checkpoint's weights into ``model`` (fine-tuning); returns the names of the
+    parameters the checkpoint lacks, which keep their initial values (a new density embedding
+    starts at zero). Weights the model has no place for, or of another shape, are an error."""
+    ckpt = load(path)
+    try:
+        missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit this model ({str(exc).splitlines()[1 if len(str(exc).splitlines()) > 1 else 0].strip()[:160]})") from None
+    if unexpected:
+        raise CheckpointError(f"{path}: weights this model has no place for: {sorted(unexpected)[:4]}")
+    return sorted(missing)
+
+
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"):
     """(model in eval mode on ``map_location``, checkpoint dict) from a checkpoint file."""
     from pianogen.models import build_model

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, codec_from_dict
+from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCodec, codec_from_dict
 
 SeedNotes = Union[pd.DataFrame, str, os.PathLike, None]
 
@@ -145,7 +145,7 @@ class SequenceSampler:
         self.codec = codec_from_dict(self.ckpt["representation"])
         self.device = torch.device(device)
         self.name = self.path.stem
-        if self.codec.name == "performance":
+        if isinstance(self.codec, PerformanceCodec):
             c = self.codec.config
             ids = torch.arange(c.vocab_size)
             pitch = ids % 128
@@ -168,7 +168,8 @@ class SequenceSampler:
     @torch.inference_mode()
     def _generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
                  top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-                 max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0) -> pd.DataFrame:
+                 max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0,
+                 notes_per_second: float | None = None) -> pd.DataFrame:
         if seconds <= 0:
             raise ValueError("seconds must be positive")
         if n < 1:
@@ -180,9 +181,9 @@ class SequenceSampler:
         seed_end = float(notes["end"].max()) if notes is not None else 0.0
         empty = pd.DataFrame({"pitch": [], "velocity": [], "start": [], "end": []})
         primer = self.codec.encode(notes if notes is not None else empty)  # BOS first
-        bias = self.time_bias(density)
-        if self.codec.name == "performance":
-            rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias)
+        bias, control = self.density_controls(density, notes_per_second)
+        if isinstance(self.codec, PerformanceCodec):
+            rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias, control)
             velocity = int(notes["velocity"].iloc[-1]) if notes is not None else 64
             conts = [self.codec.decode(r, start=seed_end, velocity=velocity, max_note_seconds=max_note_seconds, cut_restrikes=True) for r in rows]
         else:
@@ -208,6 +209,39 @@ class SequenceSampler:
             out.append(df)
         return out[0] if n == 1 else pd.concat(out, ignore_index=True)
 
+    @property
+    def density_conditioned(self) -> bool:
+        """True for a model trained with Magenta's note-density control."""
+        return bool(getattr(self.model.config, "density_bins", 0))
+
+    def density_controls(self, density: float, notes_per_second: float | None) -> tuple[torch.Tensor | None, int | None]:
+        """(time bias, density bin) for a request. ``notes_per_second`` asks for a density: a
+        density-conditioned model gets it as its control bin; any other model gets the time
+        tilt that its recorded calibration says plays that many notes per second. Without a
+        target, a conditioned model plays at its training corpus' mean density."""
+        if notes_per_second is not None and not notes_per_second > 0:
+            raise ValueError(f"notes_per_second must be positive, not {notes_per_second}")
+        if self.density_conditioned:
+            target = notes_per_second if notes_per_second is not None else float(self.ckpt["density_default"])
+            return self.time_bias(density), int(self.codec.density.bin(target))
+        if notes_per_second is None:
+            return self.time_bias(density), None
+        return self.time_bias(density + self.tilt_for(notes_per_second)), None
+
+    def tilt_for(self, notes_per_second: float) -> float:
+        """The time tilt (see :meth:`time_bias`) measured to give ``notes_per_second``, by
+        interpolating the checkpoint's recorded calibration (``scripts/tune_sampling.py
+        --density``) in log notes/s; targets outside it get the end of the measured range."""
+        from pianogen.checkpoints import read_report
+
+        cal = (read_report(self.path) or {}).get("density_calibration")
+        if not cal:
+            raise ValueError(f"{self.path.name} has no density calibration: run scripts/tune_sampling.py {self.path} --density --record")
+        tilts = np.array([r["tilt"] for r in cal["table"]], dtype=float)
+        rates = np.array([r["notes_per_second"] for r in cal["table"]], dtype=float)
+        order = np.argsort(rates)
+        return float(np.interp(np.log(notes_per_second), np.log(rates[order]), tilts[order]))
+
     def time_bias(self, density: float) -> torch.Tensor | None:
         """The density control: an exponential tilt against time. Every choice that moves time
         forward by d seconds (a TIME_SHIFT event; a note's step) gets ``-density * d`` added to
@@ -216,7 +250,7 @@ class SequenceSampler:
         rule for both models, applied at sampling time only (no retraining)."""
         if not density:
             return None
-        if self.codec.name == "performance":
+        if isinstance(self.codec, PerformanceCodec):
             c = self.codec.config
             ids = torch.arange(c.vocab_size)
             secs = torch.where((ids >= c.time_shift) & (ids < c.velocity), (ids - c.time_shift + 1).float() * c.shift_seconds, 0.0)
@@ -224,10 +258,13 @@ class SequenceSampler:
             secs = torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32)
         return (-float(density) * secs).to(self.device)
 
-    def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None) -> list[np.ndarray]:
+    def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, control: int | None = None) -> list[np.ndarray]:
         c = self.codec.config
-        x = torch.as_tensor(primer, device=self.device)[None]
-        logits, state = self.model(x)
+        x = torch.as_tensor(self.codec.events(primer) if hasattr(self.codec, "events") else primer, device=self.device)[None]
+        # A density-conditioned model is told the target density at every step, the seed's
+        # included (its last step already predicts the first new event).
+        ctl = {} if control is None else {"density": torch.full_like(x, control)}
+        logits, state = self.model(x, **ctl)
         logits = logits[:, -1].expand(n, -1)
         state = _expand_state(state, n)
         limit = int(round(seconds / c.shift_seconds))
@@ -244,7 +281,9 @@ class SequenceSampler:
             done_at = torch.where((done_at < 0) & (time >= limit), i + 1, done_at)
             if (done_at >= 0).all():
                 break
-            logits, state = self.model.step(tok, state)
+            if control is not None:
+                ctl["density"] = torch.full_like(tok, control)
+            logits, state = self.model.step(tok, state, **ctl)
         length = torch.where(done_at >= 0, done_at, i + 1).cpu()
         buf = buf.cpu()
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
@@ -304,15 +343,16 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> Sequence
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-           max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0) -> pd.DataFrame:
+           max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0, notes_per_second: float | None = None) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
-    The same arguments and ``seed`` give the same notes. ``density`` (per second) tilts the
-    model toward busier (> 0) or sparser (< 0) music; see :meth:`SequenceSampler.time_bias`.
+    The same arguments and ``seed`` give the same notes. ``notes_per_second`` asks for a
+    density (see :meth:`SequenceSampler.density_controls`); ``density`` (per second) tilts the
+    model toward busier (> 0) or sparser (< 0) music by hand; see :meth:`SequenceSampler.time_bias`.
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
-    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, density)
+    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, density, notes_per_second)
 
 
 # --- MuseGAN -----------------------------------------------------------------------------

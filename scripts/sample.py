@@ -29,7 +29,9 @@ def main() -> int:
     ap.add_argument("--temperature", type=float, default=1.0, help="softmax temperature; 0 = greedy (default: 1.0)")
     ap.add_argument("--top-k", type=int, default=0, help="sample among the k most likely (0 = off)")
     ap.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (1 = off)")
-    ap.add_argument("--density", type=float, default=0.0, help="per second: > 0 busier, < 0 sparser, 0 = as the model plays")
+    ap.add_argument("--notes-per-second", type=float, help="ask for this density (a density-conditioned model's input, else the "
+                    "checkpoint's calibrated tilt; default: as the model plays)")
+    ap.add_argument("--density", type=float, default=0.0, help="time tilt by hand, per second: > 0 busier, < 0 sparser, 0 = off")
     ap.add_argument("--max-note-seconds", type=float, default=5.0, help="perf-rnn: no note lasts longer (Magenta's 5 s; 0 = no cap)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     ap.add_argument("-n", type=int, default=1, help="number of samples, generated as one batch")
@@ -44,7 +46,8 @@ def main() -> int:
     t = time.perf_counter()
     notes = sample(args.checkpoint, seed_notes=args.seed_notes or args.seed_midi, seconds=args.seconds, temperature=args.temperature,
                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, n=args.n, seed_seconds=args.seed_seconds,
-                   max_note_seconds=args.max_note_seconds or None, density=args.density)
+                   max_note_seconds=args.max_note_seconds or None, density=args.density,
+                   notes_per_second=args.notes_per_second)
     seconds = time.perf_counter() - t
     groups = [notes] if args.n == 1 else [g for _, g in notes.groupby("sample")]
     for p, g in zip(paths, groups):

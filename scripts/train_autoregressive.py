@@ -14,6 +14,8 @@ from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 
 def main(script: str = "train_autoregressive.py") -> int:
     from pianogen.autoregressive_task import AugmentConfig, make_sequence_task
+    from pianogen.checkpoints import load, load_weights
+    from pianogen.representations.controls import DensityConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
     ap = parser(__doc__, f"python scripts/{script} --model perf-rnn --data data/prepared/maestro-mini --out checkpoints/my-perf-rnn --max-minutes 10")
@@ -23,6 +25,8 @@ def main(script: str = "train_autoregressive.py") -> int:
     ap.add_argument("--config", help="YAML/JSON config file")
     ap.add_argument("--resume", action="store_true", help="continue from OUT.state.pt")
     ap.add_argument("--force", action="store_true", help="overwrite an existing OUT.pt/OUT.json")
+    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this checkpoint's weights (same model kind; its sizes are the default "
+                    "model flags); layers it lacks, such as a new density control, start from zero")
     mg = ap.add_argument_group("model")
     mg.add_argument("--layers", type=int)
     mg.add_argument("--hidden", type=int)
@@ -33,6 +37,8 @@ def main(script: str = "train_autoregressive.py") -> int:
     mg.add_argument("--heads", type=int, help="transformer: attention heads")
     mg.add_argument("--context", type=int, help="transformer: attention span in events (default: --seq-len)")
     mg.add_argument("--position", choices=["rope", "relative"], help="transformer: rotary (default) or Music Transformer's relative embeddings")
+    mg.add_argument("--density-control", action="store_true", help="perf-rnn: condition on note density as Magenta does, so a sample can "
+                    "ask for a number of notes per second")
     add_dataclass_flags(ap, TrainConfig, "training")
     add_dataclass_flags(ap, AugmentConfig, "augmentation", prefix="aug_")
     args = ap.parse_args()
@@ -46,9 +52,21 @@ def main(script: str = "train_autoregressive.py") -> int:
     if given:
         raise ValueError(f"--{given[0]} does not apply to {args.model}")
     model_cfg = {**file_cfg.get("model", {}), **{k: v for k in flags if (v := getattr(args, k)) is not None}}
+    if args.density_control:
+        if args.model != "perf-rnn":
+            raise ValueError(f"--density-control applies to perf-rnn, not {args.model}")
+        model_cfg["density_bins"] = DensityConfig().n_bins
+    extra = {"command": script.removesuffix(".py")}
+    if args.init:
+        init = load(args.init)
+        if init["kind"] != args.model:
+            raise ValueError(f"--init {args.init} is a {init['kind']} checkpoint, not {args.model}")
+        model_cfg = {**{k: v for k, v in init["model_config"].items() if k != "density_bins"}, **model_cfg}
 
     task = make_sequence_task(args.model, args.data, train_cfg, model_cfg, augment)
-    trainer = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": script.removesuffix(".py")})
+    if args.init and not args.resume:
+        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.models["model"], args.init)}
+    trainer = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config=extra)
     report = trainer.fit()
     if report:
         b = report["final"]["baselines"]

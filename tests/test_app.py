@@ -88,7 +88,20 @@ def test_named_optional_parameters(client):
     """A client names only what it changes; every other input takes the page's default."""
     out = client.predict(checkpoint=rnn_label(client, "note-rnn"), note_names="C4 E4 G4", seconds=6, api_name="/generate_rnn")
     params = check_outputs(out, 5)
-    assert params["seed_source"] == "Note names" and params["density"] == 0.0
+    assert params["seed_source"] == "Note names" and params["notes_per_second"] is None
+
+
+def test_asking_for_notes_per_second(client):
+    """The density target reaches the sampler: a sparse request plays fewer notes than a busy one."""
+    import pretty_midi
+
+    counts = []
+    for rate in (3, 18):
+        out = client.predict(checkpoint=rnn_label(client, "perf-rnn"), note_names="C4", seconds=10, seed=5, notes_per_second=rate, api_name="/generate_rnn")
+        params = check_outputs(out, 10)
+        assert params["notes_per_second"] == rate
+        counts.append(len(pretty_midi.PrettyMIDI(out[2]).instruments[0].notes))
+    assert counts[0] < counts[1], counts
 
 
 def test_rnn_from_uploaded_midi(client):

@@ -2,7 +2,8 @@
 
 A codec turns a notes dataframe into a token array whose first row/element is a
 "start of piece" token (BOS), transposes token arrays, and decodes back. Note tuples are
-(n, 4) int arrays; performance events are (n,) int arrays.
+(n, 4) int arrays; performance events are (n,) int arrays; performance events with a density
+control are (n, 2) int arrays (event, density bin).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pianogen.representations import note_tuples, performance
+from pianogen.representations.controls import DensityConfig, note_density
 
 PIANO_LOW, PIANO_HIGH = 21, 108  # A0..C8, the 88 keys
 
@@ -71,11 +73,49 @@ class PerformanceCodec:
         return {"name": self.name, "config": self.config.to_dict()}
 
 
+class DensityControlCodec(PerformanceCodec):
+    """Performance events with Magenta's note-density control beside each event: (n, 2) int
+    arrays, column 0 the event (BOS first), column 1 the density bin of the window starting at
+    that event (:mod:`pianogen.representations.controls`). Decoding reads column 0, and also
+    takes bare (n,) events, which is what a sampler generates."""
+
+    name = "performance+density"
+
+    def __init__(self, config: performance.PerformanceConfig | None = None, density: DensityConfig | None = None):
+        super().__init__(config)
+        self.density = density or DensityConfig()
+
+    def encode(self, notes: pd.DataFrame, time_scale: float = 1.0) -> np.ndarray:
+        events = super().encode(notes, time_scale)
+        bins = self.density.bin(note_density(events, self.config, self.density.window_seconds))
+        return np.stack([events, bins], axis=1)
+
+    def events(self, tokens: np.ndarray) -> np.ndarray:
+        tokens = np.asarray(tokens)
+        return tokens[:, 0] if tokens.ndim == 2 else tokens
+
+    def decode(self, tokens: np.ndarray, *args, **kwargs) -> pd.DataFrame:
+        return super().decode(self.events(tokens), *args, **kwargs)
+
+    def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
+        return super().pitch_range(self.events(tokens))
+
+    def transpose(self, tokens: np.ndarray, k: int) -> np.ndarray:
+        out = tokens.copy()
+        out[:, 0] = super().transpose(tokens[:, 0], k)  # density does not depend on pitch
+        return out
+
+    def to_dict(self) -> dict:
+        return {**super().to_dict(), "density": self.density.to_dict()}
+
+
 def codec_from_dict(d: dict):
     if d["name"] == NoteTupleCodec.name:
         return NoteTupleCodec(note_tuples.NoteTupleConfig.from_dict(d["config"]))
     if d["name"] == PerformanceCodec.name:
         return PerformanceCodec(performance.PerformanceConfig.from_dict(d["config"]))
+    if d["name"] == DensityControlCodec.name:
+        return DensityControlCodec(performance.PerformanceConfig.from_dict(d["config"]), DensityConfig.from_dict(d["density"]))
     raise ValueError(f"unknown representation {d['name']!r}")
 
 
