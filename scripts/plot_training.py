@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Plot validation NLL against training minutes and tokens seen for training runs.
 
-Each argument is a run's NAME.json (written by train_rnn.py / train_transformer.py), optionally
+Each argument is a run's NAME.json (written by train_autoregressive.py or train_musegan.py), optionally
 labelled as LABEL=NAME.json. NLL is per second of music, so event and note models share an
 axis; each run is measured on its own validation split (say which in the label).
 """
