@@ -51,12 +51,17 @@ class KVCache:
         return KVCache(self.pos, [k.expand(n, -1, -1, -1).contiguous() for k in self.keys], [v.expand(n, -1, -1, -1).contiguous() for v in self.values])
 
 
-def _rope(x: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
-    """Rotate pairs of channels of x (B, h, T, d) by angles pos * 10000^(-2i/d)."""
-    d = x.shape[-1]
-    inv = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64, device=x.device) / d)
+def rope_angles(pos: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(cos, sin) of the angles pos * 10000^(-2i/d), (T, d/2) float32; computed once per forward
+    and shared by every layer's queries and keys."""
+    inv = 10000.0 ** (-torch.arange(0, d, 2, dtype=torch.float64, device=pos.device) / d)
     ang = pos.to(torch.float64)[:, None] * inv[None]  # float64: exact angles far past the training window
-    cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+    return ang.cos().float(), ang.sin().float()
+
+
+def _rope(x: torch.Tensor, rot: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """Rotate pairs of channels of x (B, h, T, d) by the angles of ``rope_angles``."""
+    cos, sin = rot[0].to(x.dtype), rot[1].to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
 
@@ -80,18 +85,21 @@ class Attention(nn.Module):
         if c.position == "relative":
             self.rel = nn.Parameter(torch.randn(c.context, self.hd) * 0.02)  # row r: distance context-1-r
 
-    def forward(self, x, pos: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None):
-        """x (B, T, width) at absolute positions ``pos`` (T,), after ``past`` keys/values."""
+    def forward(self, x, pos: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None, rot=None):
+        """x (B, T, width) at absolute positions ``pos`` (T,), after ``past`` keys/values;
+        ``rot``: the positions' ``rope_angles`` (rope only)."""
         B, T, _ = x.shape
         q, k, v = self.qkv(x).view(B, T, 3, self.c.heads, self.hd).permute(2, 0, 3, 1, 4)
         if self.c.position == "rope":
-            q, k = _rope(q, pos), _rope(k, pos)
+            q, k = _rope(q, rot), _rope(k, rot)
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
         S = k.shape[2]
         drop = self.c.dropout if self.training else 0.0
-        if self.c.position == "rope" and past is None and T <= self.c.context:
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=drop)
+        if self.c.position == "rope" and ((past is None and T <= self.c.context) or (T == 1 and S <= self.c.context)):
+            # A whole window is causal; one new event sees every cached key (the cache never
+            # holds more than context - 1 of them), so neither needs a mask built.
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1, dropout_p=drop)
         else:
             last = int(pos[-1])  # the cache holds the S positions ending here
             dist = pos[:, None] - torch.arange(last + 1 - S, last + 1, device=x.device)[None]  # (T, S): query - key
@@ -120,8 +128,8 @@ class Block(nn.Module):
         self.attn = Attention(c)
         self.mlp = nn.Sequential(nn.Linear(c.width, 4 * c.width), nn.GELU(), nn.Linear(4 * c.width, c.width), nn.Dropout(c.dropout))
 
-    def forward(self, x, pos, past):
-        a, new = self.attn(self.ln1(x), pos, past)
+    def forward(self, x, pos, past, rot=None):
+        a, new = self.attn(self.ln1(x), pos, past, rot)
         x = x + a
         return x + self.mlp(self.ln2(x)), new
 
@@ -152,10 +160,11 @@ class Transformer(nn.Module):
         start = state.pos if state is not None else 0
         pos = torch.arange(start, start + events.shape[1], device=events.device)
         x = self.drop(self.embed(events))
+        rot = rope_angles(pos, self.config.width // self.config.heads) if self.config.position == "rope" else None
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             past = (state.keys[i], state.values[i]) if state is not None and state.keys else None
-            x, new = block(x, pos, past)
+            x, new = block(x, pos, past, rot)
             if new is not None:
                 keys.append(new[0])
                 values.append(new[1])
