@@ -216,7 +216,7 @@ class SequenceTask(Task):
         # when the corpus has no test split: then slightly flattering to the baselines).
         rs = self.report_split
         # The n-grams model events alone (a density control column is input, not predicted).
-        ev = (lambda ps: [p[:, 0] for p in ps]) if hasattr(self.codec, "density") else (lambda ps: ps)
+        ev = (lambda ps: [self.codec.events(p) for p in ps]) if isinstance(self.codec, DensityControlCodec) else (lambda ps: ps)
         out["baselines"] = {"split": rs, **baseline_report(ev(self.eval_pieces["train"]), ev(self.eval_pieces["validation"]), ev(self.eval_pieces[rs]), vocab, self.split_seconds(rs))}
         out["corpus"] = corpus_name(self.data_dir)
         return out
@@ -225,7 +225,7 @@ class SequenceTask(Task):
         from pianogen.models import config_dict
 
         out = {"kind": self.kind, "model_config": config_dict(self.models["model"]), "representation": self.codec.to_dict(), "augment": asdict(self.augment)}
-        if hasattr(self.codec, "density"):
+        if isinstance(self.codec, DensityControlCodec):
             # What a density-conditioned model is asked for when a user names no density.
             out["density_default"] = round(len(self.notes["train"]) / self.split_seconds("train"), 3)
         return out

@@ -62,7 +62,8 @@ def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
     try:
         missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit this model ({str(exc).splitlines()[1 if len(str(exc).splitlines()) > 1 else 0].strip()[:160]})") from None
+        lines = str(exc).splitlines()  # torch's first line is a header; the second names the tensor
+        raise CheckpointError(f"{path}: weights do not fit this model ({lines[min(1, len(lines) - 1)].strip()[:160]})") from None
     if unexpected:
         raise CheckpointError(f"{path}: weights this model has no place for: {sorted(unexpected)[:4]}")
     return sorted(missing)

@@ -234,7 +234,7 @@ class SequenceSampler:
         --density``) in log notes/s; targets outside it get the end of the measured range."""
         from pianogen.checkpoints import read_report
 
-        cal = (read_report(self.path) or {}).get("density_calibration")
+        cal = read_report(self.path).get("density_calibration")
         if not cal:
             raise ValueError(f"{self.path.name} has no density calibration: run scripts/tune_sampling.py {self.path} --density --record")
         tilts = np.array([r["tilt"] for r in cal["table"]], dtype=float)
@@ -260,7 +260,7 @@ class SequenceSampler:
 
     def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, control: int | None = None) -> list[np.ndarray]:
         c = self.codec.config
-        x = torch.as_tensor(self.codec.events(primer) if hasattr(self.codec, "events") else primer, device=self.device)[None]
+        x = torch.as_tensor(self.codec.events(primer), device=self.device)[None]
         # A density-conditioned model is told the target density at every step, the seed's
         # included (its last step already predicts the first new event).
         ctl = {} if control is None else {"density": torch.full_like(x, control)}

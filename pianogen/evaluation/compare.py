@@ -170,7 +170,9 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
         })
         index_file, corpus = PassageIndex.path_for(ck), trained_corpus(report)
         if index_file.is_file():
-            index = copy_refs.setdefault(corpus, PassageIndex.load(index_file))
+            if corpus not in copy_refs:  # each corpus's index loads once, however many models learned from it
+                copy_refs[corpus] = PassageIndex.load(index_file)
+            index = copy_refs[corpus]
             shared = [index.longest(x).notes for x in samples[:need]]
             row.update({"shared passage notes (median)": float(np.median(shared)), "shared passage notes (max)": int(max(shared)),
                         "copy-check corpus": corpus})

@@ -60,6 +60,10 @@ class PerformanceCodec:
         tokens = np.asarray(tokens)
         return performance.decode(tokens[tokens != self.bos], self.config, start, velocity, max_note_seconds, cut_restrikes)
 
+    def events(self, tokens: np.ndarray) -> np.ndarray:
+        """The event ids of a token array (these tokens are nothing but events)."""
+        return np.asarray(tokens)
+
     def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
         p = tokens[tokens < self.config.time_shift] % 128
         return (int(p.min()), int(p.max())) if len(p) else (60, 60)
@@ -91,6 +95,7 @@ class DensityControlCodec(PerformanceCodec):
         return np.stack([events, bins], axis=1)
 
     def events(self, tokens: np.ndarray) -> np.ndarray:
+        """Column 0 of (n, 2) tokens; bare (n,) events pass through."""
         tokens = np.asarray(tokens)
         return tokens[:, 0] if tokens.ndim == 2 else tokens
 
