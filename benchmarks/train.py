@@ -29,6 +29,10 @@ MODELS = {
     "perf-rnn 2x512": ("perf-rnn", {"layers": 2, "hidden": 512, "embed": 256}, 256),
     "perf-rnn 3x512 (Magenta)": ("perf-rnn", {"layers": 3, "hidden": 512, "embed": 256}, 256),
     "note-rnn 2x256": ("note-rnn", {"layers": 2, "hidden": 256, "embed": 64}, 128),
+    "transformer 4x256 rope, window 256": ("transformer", {"layers": 4, "width": 256, "heads": 4, "context": 256}, 256),
+    "transformer 4x256 rope, window 512": ("transformer", {"layers": 4, "width": 256, "heads": 4, "context": 512}, 512),
+    "transformer 4x256 relative, window 256": ("transformer", {"layers": 4, "width": 256, "heads": 4, "context": 256, "position": "relative"}, 256),
+    "transformer 3x192 rope, window 256": ("transformer", {"layers": 3, "width": 192, "heads": 3, "context": 256}, 256),
 }
 SETTINGS = [("float32, batch 16 (reference)", False, 16, False), ("bf16, batch 16", True, 16, False), ("bf16, batch 64", True, 64, False),
             ("bf16, batch 64, torch.compile", True, 64, True)]

@@ -168,7 +168,7 @@ class SequenceSampler:
     @torch.inference_mode()
     def _generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
                  top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-                 max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0,
+                 max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float | None = None,
                  notes_per_second: float | None = None) -> pd.DataFrame:
         if seconds <= 0:
             raise ValueError("seconds must be positive")
@@ -214,19 +214,32 @@ class SequenceSampler:
         """True for a model trained with Magenta's note-density control."""
         return bool(getattr(self.model.config, "density_bins", 0))
 
-    def density_controls(self, density: float, notes_per_second: float | None) -> tuple[torch.Tensor | None, int | None]:
+    def density_controls(self, density: float | None, notes_per_second: float | None) -> tuple[torch.Tensor | None, int | None]:
         """(time bias, density bin) for a request. ``notes_per_second`` asks for a density: a
         density-conditioned model gets it as its control bin; any other model gets the time
         tilt that its recorded calibration says plays that many notes per second. Without a
-        target, a conditioned model plays at its training corpus' mean density."""
+        target, a conditioned model plays at its training corpus' mean density. ``density``
+        None is the tilt recorded with the sampling defaults (0 without a target, since the
+        calibration already gives the whole tilt for one)."""
         if notes_per_second is not None and not notes_per_second > 0:
             raise ValueError(f"notes_per_second must be positive, not {notes_per_second}")
+        if density is None:
+            density = self.default_tilt if notes_per_second is None else 0.0
         if self.density_conditioned:
             target = notes_per_second if notes_per_second is not None else float(self.ckpt["density_default"])
             return self.time_bias(density), int(self.codec.density.bin(target))
         if notes_per_second is None:
             return self.time_bias(density), None
         return self.time_bias(density + self.tilt_for(notes_per_second)), None
+
+    @property
+    def default_tilt(self) -> float:
+        """The time tilt chosen with the sampling defaults (``scripts/tune_sampling.py
+        --time-tilts``): for a model whose density no temperature fixes. 0 if none."""
+        from pianogen.checkpoints import read_report
+        from pianogen.evaluation.tuning import default_tilt
+
+        return default_tilt(read_report(self.path))
 
     def tilt_for(self, notes_per_second: float) -> float:
         """The time tilt (see :meth:`time_bias`) measured to give ``notes_per_second``, by
@@ -343,13 +356,14 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> Sequence
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
            top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-           max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float = 0.0, notes_per_second: float | None = None) -> pd.DataFrame:
+           max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float | None = None, notes_per_second: float | None = None) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
     The same arguments and ``seed`` give the same notes. ``notes_per_second`` asks for a
     density (see :meth:`SequenceSampler.density_controls`); ``density`` (per second) tilts the
-    model toward busier (> 0) or sparser (< 0) music by hand; see :meth:`SequenceSampler.time_bias`.
+    model toward busier (> 0) or sparser (< 0) music by hand (see :meth:`SequenceSampler.time_bias`);
+    None uses the tilt recorded with the checkpoint's sampling defaults, if any.
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
     return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, density, notes_per_second)
@@ -388,6 +402,10 @@ class GANResult:
         return out
 
 
+#: A long piece's time-independent latents move to a new point every this many bars (16 s).
+WALK_BARS = 8
+
+
 class GANSampler:
     """A loaded MuseGAN checkpoint (load once, sample many times)."""
 
@@ -403,9 +421,14 @@ class GANSampler:
         self.device = torch.device(device)
         self.name = self.path.stem
 
-    def latent(self, seed: int = 0, n: int = 1, bars: int | None = None) -> dict[str, torch.Tensor]:
-        """The standard normal latents that ``seed`` gives (what the app shows and interpolates)."""
-        return self.model.sample_latent(n, bars or self.roll_cfg.n_bars, torch.Generator().manual_seed(int(seed)))
+    def latent(self, seed: int = 0, n: int = 1, bars: int | None = None, walk_bars: int = WALK_BARS) -> dict[str, torch.Tensor]:
+        """The standard normal latents that ``seed`` gives (what the app shows and interpolates).
+        Pieces longer than ``walk_bars`` get a latent walk (see :func:`latent_walk`); 0 = never."""
+        bars = bars or self.roll_cfg.n_bars
+        gen = torch.Generator().manual_seed(int(seed))
+        if walk_bars and bars > walk_bars:
+            return latent_walk(self.model, n, bars, walk_bars, gen)
+        return self.model.sample_latent(n, bars, gen)
 
     @torch.inference_mode()
     def generate(self, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int | None = None,
@@ -421,6 +444,27 @@ class GANSampler:
             rolls = probs > threshold
         params = {"checkpoint": str(self.path), "seed": seed, "n": int(probs.shape[0]), "bars": int(probs.shape[2]), "threshold": threshold, "bernoulli": bernoulli}
         return GANResult(z, rolls.numpy(), self.roll_cfg, params)
+
+
+def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Latents for a piece of ``bars`` bars that changes slowly, as a piece does.
+
+    The per-bar (temporal) latents are drawn independently for every bar, exactly as in
+    training. The time-independent ones (shared, private), which fix a passage's character,
+    walk: anchors are drawn every ``every`` bars (the first is the short piece's latent) and
+    each bar takes the spherical interpolation between its two neighbouring anchors, so
+    adjacent bars differ by 1/``every`` of an anchor step and no bar leaves the Gaussian shell
+    the generator was trained on. Returned per bar: shared (n, z, bars), private (n, T, z, bars).
+    """
+    if every < 1:
+        raise ValueError("every must be at least 1 bar")
+    z = model.sample_latent(n, bars, generator=generator)
+    n_anchors = (bars - 1) // every + 2
+    for part in ("shared", "private"):
+        anchors = [z[part]] + [torch.randn(z[part].shape, generator=generator) for _ in range(n_anchors - 1)]
+        steps = [_slerp(anchors[b // every], anchors[b // every + 1], (b % every) / every) for b in range(bars)]
+        z[part] = torch.stack(steps, dim=-1)
+    return z
 
 
 def _slerp(a: torch.Tensor, b: torch.Tensor, alpha: float) -> torch.Tensor:

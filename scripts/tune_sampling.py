@@ -25,6 +25,8 @@ def main() -> int:
     ap.add_argument("--split", default="validation")
     ap.add_argument("--temperatures", type=float, nargs="+", default=[0.8, 0.9, 1.0, 1.1])
     ap.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0])
+    ap.add_argument("--time-tilts", type=float, nargs="+", default=[0.0],
+                    help="time tilts (per second; < 0 sparser) to cross with temperature and top-p, for a model whose notes/s no temperature fixes")
     ap.add_argument("--n", type=int, default=32, help="samples per setting")
     ap.add_argument("--tolerance", type=float, default=0.2, help="largest relative notes/s and polyphony error of an eligible setting")
     ap.add_argument("--seconds", type=float, default=20.0)
@@ -36,14 +38,15 @@ def main() -> int:
     args = ap.parse_args()
     if args.density:
         return calibrate_density(args)
-    sweep = sweep_sampling(args.checkpoint, args.data, args.split, args.temperatures, args.top_ps, args.n, args.seconds, args.seed)
+    sweep = sweep_sampling(args.checkpoint, args.data, args.split, args.temperatures, args.top_ps, args.n, args.seconds, args.seed,
+                           tilts=args.time_tilts)
     rows, real = sweep["rows"], sweep["real"]
-    print("| temperature | top-p | mean OA | notes/s | polyphony | note-time in notes > 5 s |\n| ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| temperature | top-p | tilt (per s) | mean OA | notes/s | polyphony | note-time in notes > 5 s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} | {100 * r['long_note_share']:.1f}% |")
-    print(f"| real ({args.split}) | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% |")
+        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} | {100 * r['long_note_share']:.1f}% |")
+    print(f"| real ({args.split}) | | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% |")
     best = best_setting(rows, real, args.tolerance)
-    print(f"default: temperature {best['temperature']:g}, top-p {best['top_p']:g} (mean OA {best['mean_oa']:.3f}; {best['criterion']})")
+    print(f"default: temperature {best['temperature']:g}, top-p {best['top_p']:g}, tilt {best['tilt']:+g} (mean OA {best['mean_oa']:.3f}; {best['criterion']})")
     if args.record:
         path = update_report(args.checkpoint, sampling_defaults={**best, "data": args.data, "split": args.split, "n": args.n, "seconds": args.seconds,
                                                                  "seed": args.seed, "table": rows, "real": real})

@@ -77,8 +77,9 @@ def _model_samples(ck: Path, cfg: CompareConfig) -> tuple[str, list[pd.DataFrame
 
     s = load_sampler(ck)
     t, p = sampling_setting(ck, cfg)
-    out = [sample(s, seconds=cfg.seconds, temperature=t, top_p=p, seed=cfg.seed + i) for i in range(cfg.n)]
-    return kind, out, {"temperature": t, "top_p": p}
+    tilt = s.default_tilt if cfg.model_defaults else 0.0  # the tilt belongs to the measured defaults
+    out = [sample(s, seconds=cfg.seconds, temperature=t, top_p=p, seed=cfg.seed + i, density=tilt) for i in range(cfg.n)]
+    return kind, out, {"temperature": t, "top_p": p, "tilt": tilt}
 
 
 def sampling_setting(ck: Path, cfg: CompareConfig) -> tuple[float, float]:
@@ -164,7 +165,7 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
             "NLL split": nll[0] if nll else None,
             "NLL nats/token": nll[1]["nll_per_token"] if nll else None,
             "NLL nats/s": nll[1]["nll_per_second"] if nll else None,
-            "temperature": extra.get("temperature"), "top-p": extra.get("top_p"),
+            "temperature": extra.get("temperature"), "top-p": extra.get("top_p"), "tilt": extra.get("tilt"),
             "steps": report.get("steps"), "train minutes": round(report["wall_seconds"] / 60, 1) if "wall_seconds" in report else None,
             "parameters": sum(report.get("parameters", {}).values()) or None,
         })
@@ -178,7 +179,7 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
                         "copy-check corpus": corpus})
         rows.append(row)
         vs = compare_sets(feats[:need], ref, SCALAR_FEATURES + HIST_FEATURES)
-        details[name] = {"kind": kind, "checkpoint": str(ck), "vs_reference": vs, "summary": set_summary(feats), "musegan_metrics": extra.get("musegan_metrics"), "sampling": {k: extra[k] for k in ("temperature", "top_p") if k in extra} or None,
+        details[name] = {"kind": kind, "checkpoint": str(ck), "vs_reference": vs, "summary": set_summary(feats), "musegan_metrics": extra.get("musegan_metrics"), "sampling": {k: extra[k] for k in ("temperature", "top_p", "tilt") if k in extra} or None,
                          "config": report.get("config"), "wall_seconds": report.get("wall_seconds")}
         model_feats[name] = feats
         media[name] = []
@@ -289,8 +290,8 @@ def _write_html(out: Path, table: pd.DataFrame, plots: dict, media: dict, detail
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}}th{{background:#f3f3f3}}td:first-child{{text-align:left}}
 figure{{display:inline-block;margin:6px;vertical-align:top}}figure img{{width:560px;display:block}}audio{{width:560px}}img{{margin:2px}}</style></head>
 <body><h1>pianogen: autoregressive models and MuseGAN, side by side</h1>
-<p>{cfg.n} samples of {cfg.seconds:g} s per model (seeds {cfg.seed}..{cfg.seed + cfg.n - 1}; autoregressive models at the temperature and
-top-p in their columns: {"each model's measured best on validation, where recorded, else " if cfg.model_defaults else ""}{cfg.temperature} and {cfg.top_p}),
+<p>{cfg.n} samples of {cfg.seconds:g} s per model (seeds {cfg.seed}..{cfg.seed + cfg.n - 1}; autoregressive models at the temperature,
+top-p and time tilt in their columns: {"each model's measured best on validation, where recorded, else " if cfg.model_defaults else ""}{cfg.temperature} and {cfg.top_p}),
 evaluated against real {cfg.split}-split segments of the same length (notes cut at the segment end, as samples are). Feature
 columns are set means; OA is Yang &amp; Lerch's overlapping area with the real {cfg.split} set (1 = indistinguishable). Mean OA
 covers every feature, histograms included. Every number is the mean &plusmn; sd over {cfg.groups} disjoint seed sets of

@@ -23,9 +23,12 @@ MATCHED_TEXTURE = ("notes_per_second", "polyphony")
 
 def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation",
                    temperatures=(0.8, 0.9, 1.0, 1.1), top_ps=(0.9, 0.95, 1.0), n: int = 16, seconds: float = 20.0,
-                   seed: int = 1000, progress: bool = True) -> dict[str, Any]:
-    """``{"rows": [...], "real": {...}}``: one row per (temperature, top_p) with mean OA, notes/s,
-    polyphony and long-note share; ``real`` holds the same texture means for the real segments."""
+                   seed: int = 1000, progress: bool = True, tilts=(0.0,)) -> dict[str, Any]:
+    """``{"rows": [...], "real": {...}}``: one row per (temperature, top_p, tilt) with mean OA,
+    notes/s, polyphony and long-note share; ``real`` holds the same texture means for the real
+    segments. ``tilts`` are time tilts (per second, ``sample(..., density=)``): temperature and
+    nucleus move polyphony far more than notes/s, the tilt moves notes/s, so a grid over all
+    three can reach a texture that neither alone does."""
     from tqdm import tqdm
 
     from pianogen.evaluation import reference_features
@@ -38,12 +41,12 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     sampler = load_sampler(checkpoint)
     names = SCALAR_FEATURES + HIST_FEATURES
     rows = []
-    grid = [(t, p) for t in temperatures for p in top_ps]
-    for t, p in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
-        batch = sample(sampler, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n)
+    grid = [(t, p, d) for t in temperatures for p in top_ps for d in tilts]
+    for t, p, d in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
+        batch = sample(sampler, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, density=d)
         feats = [piece_features(g) for _, g in batch.groupby("sample") if len(g) > 1]
         vs = compare_sets(feats, ref, names)
-        rows.append({"temperature": t, "top_p": p, "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
+        rows.append({"temperature": t, "top_p": p, "tilt": float(d), "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
                      **{k: float(np.mean([f[k] for f in feats])) for k in TEXTURE_FEATURES}})
     return {"rows": rows, "real": real}
 
@@ -52,6 +55,11 @@ def sampling_defaults(report: dict[str, Any]) -> tuple[float, float] | None:
     """(temperature, top-p) recorded in a checkpoint's report by ``--record``, or None."""
     d = report.get("sampling_defaults")
     return (float(d["temperature"]), float(d["top_p"])) if d else None
+
+
+def default_tilt(report: dict[str, Any]) -> float:
+    """The time tilt (per second) recorded with a checkpoint's sampling defaults, 0 if none."""
+    return float((report.get("sampling_defaults") or {}).get("tilt", 0.0))
 
 
 def texture_error(row: dict[str, Any], real: dict[str, float]) -> float:
@@ -75,7 +83,7 @@ def best_setting(rows: list[dict[str, Any]], real: dict[str, float] | None = Non
         else:
             best = min(rows, key=lambda r: texture_error(r, real))
             criterion = f"no setting within {tolerance:.0%} of real texture: the closest one"
-    out = {"temperature": best["temperature"], "top_p": best["top_p"], "mean_oa": best["mean_oa"], "criterion": criterion}
+    out = {"temperature": best["temperature"], "top_p": best["top_p"], "tilt": best.get("tilt", 0.0), "mean_oa": best["mean_oa"], "criterion": criterion}
     if real is not None:
         out["texture_error"] = texture_error(best, real)
     return out
