@@ -79,7 +79,8 @@ WHAT_IT_IS = {
     "transformer": "A Music Transformer-style decoder: self-attention over the last few hundred performance events "
                    "(relative positions), writing the same events as perf-rnn.",
     "musegan": "MuseGAN (Dong et al. 2018): a GAN that paints whole pianorolls of three voices (melody, inner, bass) "
-               "bar by bar from random latent vectors; its notes all have one loudness.",
+               "bar by bar from random latent vectors. Its pianorolls say only whether a key is down, so every note is "
+               "played at one loudness (velocity 80): the flat dynamics you hear are the representation's, not the renderer's.",
 }
 
 
@@ -109,8 +110,11 @@ def model_card(path: Path) -> str:
         given = " given the true density of the next 3 s at every step, so not comparable with the others" if conditioned else ""
         lines.append(f"Held-out likelihood on {where}{given}: {r['nll_per_token']:.3f} nats per {unit}, {r['nll_per_second']:.1f} nats per second of music (lower is better).")
     elif "distance" in info.get("final", {}):
-        d = info["final"]["distance"]
-        lines.append(f"Distance of its EB/UPC/QN/TD metrics to real music: {d['generated']:.3f} (untrained: {d['untrained']:.3f}; lower is better).")
+        final = info["final"]
+        d = final["distance"]
+        score, how = (d["generated_fresh_latents"], "on latents it was not selected with") if "generated_fresh_latents" in d else (d["generated"], "")
+        lines.append(f"Distance of its MuseGAN metrics (EB/UPC/QN/SN/TD) to real {final.get('reference_split', 'training')} music {how}: "
+                     f"{score:.3f} (untrained: {d['untrained']:.3f}; lower is better).".replace("  ", " "))
     return "\n\n".join(lines)
 
 
@@ -300,7 +304,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     seed_a = gr.Number(0, precision=0, label="Latent seed A")
                     seed_b = gr.Number(1, precision=0, label="Latent seed B")
                     alpha = gr.Slider(0, 1, value=0, step=0.05, label="Interpolation A -> B")
-                    bars = gr.Slider(1, 16, value=4, step=1, label="Bars (2 s each)")
+                    bars = gr.Slider(1, 64, value=4, step=1, label="Bars (2 s each; past 8 the latents walk slowly, so a long piece evolves)")
                     voices = gr.CheckboxGroup(["melody", "inner", "bass"], value=["melody", "inner", "bass"], label="Voices to hear")
                     ggo = gr.Button("Generate", variant="primary", elem_id="generate-gan")
                 with gr.Column():

@@ -6,9 +6,12 @@ Each step: ``n_critic`` critic updates (Wasserstein loss + ``gp_weight`` x gradi
 penalty), then one generator update. Adam with lr 1e-3, betas (0.5, 0.9) as in the paper.
 
 Evaluation generates samples from a fixed latent, binarizes them at 0.5 and computes
-MuseGAN's metrics (EB, UPC, QN, TD) against the same metrics on a fixed set of real
-training crops; ``val_loss`` is their normalized mean absolute difference (lower =
-closer to real music), which selects the best checkpoint.
+MuseGAN's metrics (EB, UPC, QN, TD, and pianogen's SN) against the same metrics on a fixed
+set of real crops from the *validation* split (train crops only when a corpus has no
+validation split, and the report says so); ``val_loss`` is their normalized mean absolute
+difference (lower = closer to real music), which selects the best checkpoint. The final report
+measures the selected checkpoint again on a fresh latent set, so the number it reports is not
+the best-of-N number that chose it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class GANConfig:
     transpose: int = 3
     eval_samples: int = 64
     real_reference: int = 256  # real crops the metrics are compared with
+    reference_split: str = "validation"  # where those crops come from (train if the split is empty)
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -51,7 +55,7 @@ def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
     A metric that is undefined for generated music (no notes at all) counts as the
     largest difference, 1.
     """
-    scale = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "TD": 2.0}
+    scale = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0}
     diffs = []
     for k, r in real.items():
         g = gen.get(k, float("nan"))
@@ -108,8 +112,15 @@ class GANTask(Task):
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
         self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank())  # own crops per DDP rank
-        # Real reference: untransposed crops from a fixed generator, the same rolls as training.
-        self.real = self.crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0).astype(bool)
+        # Real reference: untransposed crops from a fixed generator, of held-out pieces where
+        # the corpus has them, so selection does not reward copying the training music.
+        ref_ids = set(pieces.loc[pieces["split"] == gan.reference_split, "piece_id"])
+        try:
+            ref_crops = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0) if ref_ids else None
+            self.reference_split = gan.reference_split if ref_ids else "train"
+        except ValueError:  # no reference piece is long enough for one sample
+            ref_crops, self.reference_split = None, "train"
+        self.real = (ref_crops or self.crops).sample(gan.real_reference, np.random.default_rng(12345), transpose=0).astype(bool)
         self.real_metrics = musegan_metrics(self.real, roll_cfg.tracks, roll_cfg.low)
         self.eval_z = self.net.sample_latent(gan.eval_samples, generator=torch.Generator().manual_seed(2024))
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))
@@ -163,7 +174,7 @@ class GANTask(Task):
         """Metric distance of generated to real rolls. Under torchrun only rank 0 generates and
         measures (every rank holds the same weights); the others receive its numbers, so all
         agree on the best checkpoint without repeating the work."""
-        keys = [f"{m}/{t}" for m in ("EB", "UPC", "QN") for t in self.roll_cfg.tracks]
+        keys = [f"{m}/{t}" for m in ("EB", "UPC", "QN", "SN") for t in self.roll_cfg.tracks]
         keys += [f"TD/{a}-{b}" for i, a in enumerate(self.roll_cfg.tracks) for b in self.roll_cfg.tracks[i + 1 :]]
         if trainer.rank == 0:
             gen = self._generated_metrics(trainer.device)
@@ -183,11 +194,17 @@ class GANTask(Task):
         from pianogen.io import write_json
 
         gen = self._generated_metrics(trainer.device)
+        # Fresh latents (a seed the selection never saw): the number to report.
+        fresh_z = self.net.sample_latent(self.gan.eval_samples, generator=torch.Generator().manual_seed(777))
+        fresh = musegan_metrics(self.generate(trainer.device, fresh_z), self.roll_cfg.tracks, self.roll_cfg.low)
         table = {
+            "reference_split": self.reference_split,
             "real": self.real_metrics,
             "generated": gen,
+            "generated_fresh_latents": fresh,
             "untrained": self.untrained_metrics,
-            "distance": {"generated": metric_distance(gen, self.real_metrics), "untrained": metric_distance(self.untrained_metrics, self.real_metrics)},
+            "distance": {"generated": metric_distance(gen, self.real_metrics), "generated_fresh_latents": metric_distance(fresh, self.real_metrics),
+                         "untrained": metric_distance(self.untrained_metrics, self.real_metrics)},
         }
         write_json(Path(str(self.out) + ".metrics.json"), table)
         return table
@@ -196,7 +213,7 @@ class GANTask(Task):
         return {"kind": self.kind, "model_config": asdict(self.net.config), "representation": {"name": "pianoroll", "config": self.roll_cfg.to_dict()}, "gan": asdict(self.gan)}
 
     def summary(self):
-        return {"dir": str(self.data_dir), "train_pieces": self.n_train, "sample_shape": list(self.roll_cfg.shape), "steps_per_second": self.roll_cfg.steps_per_second}
+        return {"dir": str(self.data_dir), "train_pieces": self.n_train, "reference_split": self.reference_split, "sample_shape": list(self.roll_cfg.shape), "steps_per_second": self.roll_cfg.steps_per_second}
 
     def tokens_per_step(self, cfg):
         return cfg.batch_size  # samples per generator step

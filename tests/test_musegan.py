@@ -205,3 +205,100 @@ def test_critic_onsets_continue_across_bar_lines():
     x[0, 0, 2, 3, 4] = 1  # a second key in bar 2
     on = onset_counts(x)
     assert float(on.sum()) == 2.0 and on[0, 0, 0, 2] == 1 and on[0, 0, 2, 3] == 1
+
+
+def test_designs_decide_what_a_track_hears():
+    """The paper's three generators: jamming's tracks ignore each other's latents, the
+    composer ignores private latents, the hybrid uses both."""
+    def out(design, z):
+        torch.manual_seed(0)
+        g = Generator(MuseGANConfig(design=design, **TINY)).eval()
+        with torch.no_grad():
+            return g(z)
+
+    z = MuseGAN(MuseGANConfig(**TINY)).sample_latent(2, generator=torch.Generator().manual_seed(1))
+    own = {**z, "private": z["private"].clone(), "temporal_private": z["temporal_private"].clone()}
+    own["private"][:, 1] += 1.0  # change only track 1's own latents
+    own["temporal_private"][:, 1] += 1.0
+    shared = {**z, "shared": z["shared"] + 1.0, "temporal_shared": z["temporal_shared"] + 1.0}  # change what all tracks share
+    #          design: (track 0 after `own`, track 1 after `own`, every track after `shared`) unchanged?
+    expect = {"jamming": (True, False, True), "composer": (True, True, False), "hybrid": (True, False, False)}
+    for design, (t0_same, t1_same, all_same) in expect.items():
+        a = out(design, z)
+        b, c = out(design, own), out(design, shared)
+        assert torch.equal(a[:, 0], b[:, 0]) == t0_same, design
+        assert torch.equal(a[:, 1], b[:, 1]) == t1_same, design
+        assert torch.equal(a, c) == all_same, design
+    with pytest.raises(ValueError, match="unknown MuseGAN design"):
+        MuseGANConfig(design="orchestra")
+
+
+def test_per_bar_time_independent_latents_match_constant_ones():
+    g = Generator(MuseGANConfig(**TINY)).eval()
+    z = MuseGAN(MuseGANConfig(**TINY)).sample_latent(2, bars=5)
+    per_bar = {**z, "shared": z["shared"][..., None].expand(-1, -1, 5), "private": z["private"][..., None].expand(-1, -1, -1, 5)}
+    with torch.no_grad():
+        assert torch.allclose(g(z), g(per_bar))
+
+
+def test_latent_walk_for_long_pieces(tiny_ckpt):
+    from pianogen.sampling import load_gan
+
+    g = load_gan(tiny_ckpt)
+    z = g.latent(3, n=2, bars=64)
+    assert z["shared"].shape == (2, TINY["z_dim"], 64) and z["private"].shape == (2, 3, TINY["z_dim"], 64)
+    # Starts where the short piece's latent is, moves in small steps, and ends far away.
+    assert torch.allclose(z["shared"][..., 0], g.latent(3, n=2, bars=4)["shared"])
+    steps = (z["shared"][..., 1:] - z["shared"][..., :-1]).norm(dim=1)
+    assert float(steps.max()) < 0.5 * float((z["shared"][..., 0] - z["shared"][..., -1]).norm(dim=1).min())
+    norms, anchors = z["shared"].norm(dim=1), z["shared"][..., ::8].norm(dim=1)  # an anchor every 8 bars
+    # Spherical steps: no bar falls toward the origin, where linear mixing would take it.
+    assert float(norms.min()) > 0.9 * float(anchors.min()) and float(norms.max()) < 1.1 * float(anchors.max())
+    r = sample_gan(g, seed=3, bars=64)
+    assert r.rolls.shape[2] == 64 and r.notes[0]["end"].max() <= 128.0 + 1e-9
+    # Interpolation (the app's slider) works on walked latents too.
+    mid = interpolate(g.latent(3, 1, 64), g.latent(4, 1, 64), 0.5)
+    assert sample_gan(g, z=mid, bars=64).rolls.shape[2] == 64
+
+
+def test_selection_uses_validation_crops_and_reports_fresh_latents(prepared, tmp_path):
+    from pianogen.data import load_pieces
+
+    task = make_gan_task(str(prepared), 0, {}, TINY, GANConfig(n_critic=1, eval_samples=4, real_reference=8), out=str(tmp_path / "g"))
+    has_val = (load_pieces(str(prepared))["split"] == "validation").any()
+    assert task.reference_split == ("validation" if has_val else "train")
+    cfg = TrainConfig(max_steps=1, eval_every=1, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
+    report = Trainer(task, cfg, tmp_path / "g").fit()
+    final = report["final"]
+    assert final["reference_split"] == task.reference_split
+    assert set(final["generated_fresh_latents"]) == set(final["generated"])
+    assert 0 <= final["distance"]["generated_fresh_latents"] <= 1
+
+
+def test_notes_per_second_counts_onsets_across_bar_lines():
+    from pianogen.evaluation.musegan_table import notes_per_second
+    from pianogen.representations.pianoroll import PianorollConfig
+
+    cfg = PianorollConfig(n_bars=2)  # 2 bars of 2 s: 4 s of music per sample
+    r = np.zeros((2, 3, 2, 32, 88), dtype=bool)
+    r[0, 0, 0, 30:, 40] = r[0, 0, 1, :4, 40] = True  # one note over the bar line
+    r[0, 2, 1, 5:7, 10] = True
+    r[1, 1, 0, 0, 50] = r[1, 1, 0, 2, 50] = True  # two notes of one key
+    assert notes_per_second(r, cfg) == pytest.approx(4 / 8)
+
+
+def test_evaluate_musegan_script_table(tiny_ckpt, prepared, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "table.json"
+    cmd = [sys.executable, "scripts/evaluate_musegan.py", str(tiny_ckpt), "--data", str(prepared), "--split", "test", "--n", "4", "--groups", "2", "--out", str(out)]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert "| notes/s |" in res.stdout and "tiny (hybrid)" in res.stdout
+    table = json.loads(out.read_text())
+    assert table["real"]["notes/s"]["mean"] > 0 and table["real"]["notes/s"]["sd"] >= 0
+    assert set(table["rows"]["tiny"]["metrics"]) == set(table["real"])
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0 and "exists" in again.stderr  # never overwrites without --force

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import MIDI_FILES, file_id
 from pianogen.data import read_midi
-from pianogen.metrics.musegan import empty_bars, musegan_metrics, qualified_notes, tonal_distance, used_pitch_classes
+from pianogen.metrics.musegan import empty_bars, musegan_metrics, qualified_notes, short_notes, tonal_distance, used_pitch_classes
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.pianoroll import PianorollConfig
 
@@ -87,13 +87,19 @@ def test_metrics_by_hand():
     assert empty_bars(r).tolist() == [0.5, 0.5]
     assert used_pitch_classes(r, 48).tolist() == [3.0, 1.0]
     assert qualified_notes(r).tolist() == [2 / 3, 1.0]
+    r2 = r.copy()
+    r2[0, 0, 1, 7, 5] = True  # a one-step fragment ...
+    r2[0, 0, 0, 7, 1] = True  # ... and a key held across the bar line (2 steps, one note)
+    r2[0, 0, 1, 0, 1] = True
+    assert short_notes(r2).tolist() == [1 / 5, 0.0]
+    assert qualified_notes(r2).tolist() == [2 / 5, 1.0]
     # Same chroma -> distance 0; C vs C-E-G -> positive.
     assert tonal_distance(r, 48)[(0, 1)] > 0
     same = r.copy()
     same[0, 1] = same[0, 0]
     assert tonal_distance(same, 48)[(0, 1)] == pytest.approx(0.0)
     m = musegan_metrics(r, ("a", "b"), 48)
-    assert set(m) == {"EB/a", "EB/b", "UPC/a", "UPC/b", "QN/a", "QN/b", "TD/a-b"}
+    assert set(m) == {"EB/a", "EB/b", "UPC/a", "UPC/b", "QN/a", "QN/b", "SN/a", "SN/b", "TD/a-b"}
 
 
 def test_tonal_distance_pinned_to_hand_values():

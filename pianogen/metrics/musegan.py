@@ -7,7 +7,14 @@ MIDI pitch of pitch index 0 (for pitch classes).
 - UPC: number of used pitch classes per bar (0-12), averaged over non-empty bars (so it
   does not double-count what EB measures).
 - QN: ratio of "qualified" notes, at least ``min_steps`` (3) time steps long; a note is a
-  run of active steps of one key.
+  run of active steps of one key. The paper's 3 steps are a 32nd note on a 24-steps-per-beat
+  grid; on pianogen's 16-steps-per-second grid 3 steps are 187.5 ms, longer than many real
+  key presses (pianists lift keys early and hold the sound with the pedal), so real
+  performances score only 0.45-0.7: here QN measures articulation, read it against real music.
+- SN (pianogen's, not the paper's): share of one-step notes (62.5 ms, the grid's shortest),
+  the fragments a thresholded generator scatters. A 32nd note at performance tempi (60-160
+  bpm: 47-125 ms) is one or two steps on this grid, so the paper's fragment is below its
+  resolution; SN and notes per second measure fragmentation directly (real music: about 0.3).
 - TD: tonal distance between two tracks: per bar, each track's chroma (L1-normalized) is
   projected to the 6-D tonal centroid space of Harte et al. (2006) (fifths, minor and
   major thirds; radii 1, 1, 0.5) and the Euclidean distance is averaged over bars where
@@ -58,21 +65,27 @@ def used_pitch_classes(rolls: np.ndarray, low: int) -> np.ndarray:
 
 def qualified_notes(rolls: np.ndarray, min_steps: int = 3) -> np.ndarray:
     """QN per track: (tracks,) (nan where a track has no notes). Notes span bar lines."""
+    return np.array([float((n >= min_steps).mean()) if len(n) else np.nan for n in _note_lengths(rolls)])
+
+
+def _note_lengths(rolls: np.ndarray) -> list[np.ndarray]:
+    """Per track, the lengths in steps of every note (a run of active steps of one key; runs
+    continue across bar lines)."""
     s, t, b, spb, p = rolls.shape
     flat = rolls.transpose(1, 0, 2, 3, 4).reshape(t, s, b * spb, p)
     padded = np.pad(flat, ((0, 0), (0, 0), (1, 1), (0, 0))).astype(np.int8)
     d = np.diff(padded, axis=2)
-    out = np.full(t, np.nan)
+    out = []
     for track in range(t):
-        _, st_on, p_on = np.nonzero(d[track] == 1)
-        smp_on = np.nonzero(d[track] == 1)[0]
-        smp_off, st_off, p_off = np.nonzero(d[track] == -1)
-        a = np.lexsort((st_on, p_on, smp_on))
-        c = np.lexsort((st_off, p_off, smp_off))
-        lengths = st_off[c] - st_on[a]
-        if len(lengths):
-            out[track] = float((lengths >= min_steps).mean())
+        on = np.nonzero(np.moveaxis(d[track], 1, 2) == 1)  # (sample, pitch, step), ordered by step per key
+        off = np.nonzero(np.moveaxis(d[track], 1, 2) == -1)
+        out.append(off[2] - on[2])
     return out
+
+
+def short_notes(rolls: np.ndarray) -> np.ndarray:
+    """SN per track: share of notes one step long, (tracks,) (nan where a track has no notes)."""
+    return np.array([float((n == 1).mean()) if len(n) else np.nan for n in _note_lengths(rolls)])
 
 
 def tonal_distance(rolls: np.ndarray, low: int) -> dict[tuple[int, int], float]:
@@ -93,7 +106,7 @@ def musegan_metrics(rolls: np.ndarray, tracks: tuple[str, ...], low: int) -> dic
     """All four metrics as a flat dict: ``EB/melody``, ``UPC/bass``, ``TD/melody-bass``, ..."""
     rolls = np.asarray(rolls).astype(bool)
     out: dict[str, float] = {}
-    for name, values in (("EB", empty_bars(rolls)), ("UPC", used_pitch_classes(rolls, low)), ("QN", qualified_notes(rolls))):
+    for name, values in (("EB", empty_bars(rolls)), ("UPC", used_pitch_classes(rolls, low)), ("QN", qualified_notes(rolls)), ("SN", short_notes(rolls))):
         out.update({f"{name}/{t}": float(v) for t, v in zip(tracks, values)})
     for (i, j), v in tonal_distance(rolls, low).items():
         out[f"TD/{tracks[i]}-{tracks[j]}"] = v

@@ -1,6 +1,16 @@
-"""MuseGAN (Dong et al., AAAI 2018), hybrid model, for multi-track piano pianorolls.
+"""MuseGAN (Dong et al., AAAI 2018) for multi-track piano pianorolls.
 
-Generator: four latents per sample, each ``z_dim`` wide:
+The paper's three generator designs are a config choice (``design``); they differ in which
+latents each track's bars are built from:
+  ``hybrid`` (default): [shared, private, temporal shared, temporal private];
+  ``composer``: [shared, temporal shared] only: one generator decides every track together
+  (each track keeps its own output stack, the composer's per-track output channels);
+  ``jamming``: [private, temporal private] only: each track is generated from its own latents
+  alone, so no track knows what the others play (the paper's jamming also gives each track its
+  own critic and shares no generator weights; here the layers are shared across tracks, which
+  does not let tracks coordinate, and one critic scores the ensemble).
+
+Generator: up to four latents per sample, each ``z_dim`` wide:
   ``shared`` (time-independent, all tracks), ``private`` (time-independent, per track),
   ``temporal_shared`` (one per bar, all tracks) and ``temporal_private`` (one per bar and
   track). Temporal generators (one shared, one per track) turn the time-dependent latents
@@ -36,6 +46,19 @@ class MuseGANConfig:
     z_dim: int = 32
     g_channels: int = 128  # width of the generator's first feature map
     d_channels: int = 64  # width of the critic's streams
+    design: str = "hybrid"  # "hybrid", "composer" or "jamming" (see the module doc)
+
+    def __post_init__(self):
+        if self.design not in DESIGN_LATENTS:
+            raise ValueError(f"unknown MuseGAN design {self.design!r}; choose from {sorted(DESIGN_LATENTS)}")
+
+
+#: The latents each design builds a track's bar from, in order.
+DESIGN_LATENTS = {
+    "hybrid": ("shared", "private", "temporal_shared", "temporal_private"),
+    "composer": ("shared", "temporal_shared"),
+    "jamming": ("private", "temporal_private"),
+}
 
 
 def _temporal(z_dim: int) -> nn.Module:
@@ -59,9 +82,13 @@ class Generator(nn.Module):
             raise ValueError(f"at most {OCTAVES * PC} pitches")
         w = c.g_channels
         self.t0 = c.steps_per_bar // 8  # time resolution of the first feature map
-        self.temporal_shared = _temporal(c.z_dim)
-        self.temporal_private = nn.ModuleList(_temporal(c.z_dim) for _ in range(c.n_tracks))
-        self.project = nn.Sequential(nn.Linear(4 * c.z_dim, w * self.t0), nn.BatchNorm1d(w * self.t0), nn.ReLU())
+        self.parts = DESIGN_LATENTS[c.design]
+        # Only the temporal generators a design uses exist (unused parameters would break DDP).
+        if "temporal_shared" in self.parts:
+            self.temporal_shared = _temporal(c.z_dim)
+        if "temporal_private" in self.parts:
+            self.temporal_private = nn.ModuleList(_temporal(c.z_dim) for _ in range(c.n_tracks))
+        self.project = nn.Sequential(nn.Linear(len(self.parts) * c.z_dim, w * self.t0), nn.BatchNorm1d(w * self.t0), nn.ReLU())
         # Shared stack: octaves, then time x2.
         self.shared = nn.Sequential(_up(w, w // 2, (1, OCTAVES)), _up(w // 2, w // 4, (2, 1)))
         # Private stacks: time x2, x2, then the 12 keys of each octave.
@@ -74,18 +101,26 @@ class Generator(nn.Module):
         """Latents -> note probabilities (B, tracks, bars, steps per bar, pitches) in [0, 1].
 
         z: shared (B, z), private (B, T, z), temporal_shared (B, z, bars),
-        temporal_private (B, T, z, bars).
+        temporal_private (B, T, z, bars); a design reads only its own parts. The
+        time-independent parts may also be given per bar, shared (B, z, bars) and private
+        (B, T, z, bars): a long piece then drifts smoothly (see ``latent_walk``).
         """
         c = self.config
         B, T, L = z["private"].shape[0], c.n_tracks, z["temporal_shared"].shape[-1]
-        ts = self.temporal_shared(z["temporal_shared"])  # (B, z, L)
-        tp = torch.stack([g(z["temporal_private"][:, t]) for t, g in enumerate(self.temporal_private)], 1)  # (B, T, z, L)
-        x = torch.cat([
-            z["shared"][:, None, None, :].expand(B, T, L, -1),
-            z["private"][:, :, None, :].expand(B, T, L, -1),
-            ts.transpose(1, 2)[:, None].expand(B, T, L, -1),
-            tp.transpose(2, 3),
-        ], dim=-1)  # (B, T, L, 4z)
+        per_bar = {}  # each part as (B, T, L, z)
+        if "shared" in self.parts:
+            sh = z["shared"] if z["shared"].dim() == 3 else z["shared"][..., None].expand(-1, -1, L)
+            per_bar["shared"] = sh.transpose(1, 2)[:, None].expand(B, T, L, -1)
+        if "private" in self.parts:
+            pv = z["private"] if z["private"].dim() == 4 else z["private"][..., None].expand(-1, -1, -1, L)
+            per_bar["private"] = pv.transpose(2, 3)
+        if "temporal_shared" in self.parts:
+            ts = self.temporal_shared(z["temporal_shared"])  # (B, z, L)
+            per_bar["temporal_shared"] = ts.transpose(1, 2)[:, None].expand(B, T, L, -1)
+        if "temporal_private" in self.parts:
+            tp = torch.stack([g(z["temporal_private"][:, t]) for t, g in enumerate(self.temporal_private)], 1)  # (B, T, z, L)
+            per_bar["temporal_private"] = tp.transpose(2, 3)
+        x = torch.cat([per_bar[k] for k in self.parts], dim=-1)  # (B, T, L, parts * z)
         h = self.project(x.reshape(B * T * L, -1)).view(B * T * L, -1, self.t0, 1)
         h = self.shared(h)  # (B*T*L, w/4, 2*t0, 8)
         h = h.view(B, T, L, *h.shape[1:])
