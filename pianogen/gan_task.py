@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 
 from pianogen.metrics.musegan import musegan_metrics
-from pianogen.models.musegan import MuseGAN, MuseGANConfig
+from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges
 from pianogen.representations import pianoroll as pr
 from pianogen.training import Task, process_rank
 
@@ -143,7 +143,7 @@ class GANTask(Task):
         for p in self.net.critic.parameters():
             p.requires_grad_(True)
         for _ in range(self.gan.n_critic):
-            real = torch.from_numpy(self.crops.sample(bs)).to(dev)
+            real = self._channels(torch.from_numpy(self.crops.sample(bs)).to(dev))
             with torch.no_grad(), trainer.autocast():
                 fake = G(self._latent(bs, dev)).float()
             with trainer.autocast():
@@ -158,12 +158,19 @@ class GANTask(Task):
         trainer.backward(g_loss, "generator")
         return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()), "wasserstein": float((d_real - d_fake).detach()), "gp": float(gp.detach())}
 
+    def _channels(self, frames: torch.Tensor) -> torch.Tensor:
+        """Real frame rolls -> what the critic reads: frames, plus their onsets if the
+        generator writes onsets too."""
+        return torch.cat([frames, rising_edges(frames)], 1) if self.net.config.onsets else frames
+
     @torch.no_grad()
     def generate(self, device, z=None) -> np.ndarray:
+        """Binary frame rolls (n, tracks, bars, steps, pitches) from latents (default: the
+        fixed evaluation latents), decoded as the sampler decodes them."""
         was = self.net.generator.training
         self.net.generator.eval()
         z = {k: v.to(device) for k, v in (z or self.eval_z).items()}
-        out = (self.net.generator(z) > 0.5).cpu().numpy()
+        out = pr.binarize(self.net.generator(z).float().cpu().numpy(), self.net.config.n_tracks, 0.5)
         self.net.generator.train(was)
         return out
 

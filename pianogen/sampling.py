@@ -437,13 +437,14 @@ class GANSampler:
         if bars < 1:
             raise ValueError("bars must be at least 1")
         z = z if z is not None else self.latent(seed, n, bars)
-        probs = self.model.generator({k: v.to(self.device) for k, v in z.items()}).cpu()
+        from pianogen.representations.pianoroll import binarize
+
+        probs = self.model.generator({k: v.to(self.device) for k, v in z.items()}).float().cpu()
         if bernoulli:
-            rolls = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed))) > 0
-        else:
-            rolls = probs > threshold
+            probs = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed)))
+        rolls = binarize(probs.numpy(), self.model.config.n_tracks, threshold)  # notes start at onsets, if it writes them
         params = {"checkpoint": str(self.path), "seed": seed, "n": int(probs.shape[0]), "bars": int(probs.shape[2]), "threshold": threshold, "bernoulli": bernoulli}
-        return GANResult(z, rolls.numpy(), self.roll_cfg, params)
+        return GANResult(z, rolls, self.roll_cfg, params)
 
 
 def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:

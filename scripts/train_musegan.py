@@ -26,6 +26,7 @@ def main() -> int:
     ap.add_argument("--g-channels", type=int)
     ap.add_argument("--d-channels", type=int)
     ap.add_argument("--design", choices=["hybrid", "composer", "jamming"], help="the paper's generator designs (default hybrid)")
+    ap.add_argument("--onsets", action="store_true", default=None, help="also generate an onset roll per track; notes start only at onsets")
     add_dataclass_flags(ap, TrainConfig, "training")
     add_dataclass_flags(ap, GANConfig, "gan", prefix="gan_")
     add_dataclass_flags(ap, PianorollConfig, "pianoroll", prefix="roll_")
@@ -39,7 +40,7 @@ def main() -> int:
         raise ValueError(f"{args.config}: unknown sections {sorted(unknown)} (use train, gan, pianoroll, model)")
     train_cfg = load_config(TrainConfig, {**gan_defaults, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
     gan = load_config(GANConfig, {**file_cfg.get("gan", {}), **picked(args, GANConfig, "gan_")})
-    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design") if (v := getattr(args, k)) is not None}}
+    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets") if (v := getattr(args, k)) is not None}}
     roll = {**file_cfg.get("pianoroll", {}), **picked(args, PianorollConfig, "roll_")}
     task = make_gan_task(args.data, train_cfg.seed, roll, model, gan, out=args.out)
     report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": "train_musegan"}).fit()

@@ -9,6 +9,7 @@ import torch
 
 from pianogen.gan_task import GANConfig, make_gan_task, metric_distance
 from pianogen.models.musegan import Critic, Generator, MuseGAN, MuseGANConfig
+from pianogen.representations import pianoroll as pr
 from pianogen.sampling import interpolate, sample_gan
 from pianogen.training import TrainConfig, Trainer
 
@@ -302,3 +303,21 @@ def test_evaluate_musegan_script_table(tiny_ckpt, prepared, tmp_path):
     assert set(table["rows"]["tiny"]["metrics"]) == set(table["real"])
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode != 0 and "exists" in again.stderr  # never overwrites without --force
+
+
+def test_onset_channel_generator_critic_and_training_step(prepared, tmp_path):
+    """With onsets the generator writes frames and onsets per track, the critic reads both
+    (real onsets from real frames), and samples come back as frame rolls."""
+    cfg = MuseGANConfig(onsets=True, **TINY)
+    m = MuseGAN(cfg)
+    x = m.generator(m.sample_latent(2))
+    assert x.shape == (2, 6, 4, 32, 88) and m.critic(x).shape == (2,)
+    task = make_gan_task(str(prepared), 0, {}, {**TINY, "onsets": True}, GANConfig(n_critic=1, eval_samples=4, real_reference=8), out=str(tmp_path / "g"))
+    real = torch.from_numpy(task.crops.sample(2))
+    both = task._channels(real)
+    assert both.shape[1] == 6 and torch.equal(both[:, 3:].bool(), torch.from_numpy(pr.onsets(real.numpy())))
+    cfg_t = TrainConfig(max_steps=2, eval_every=1, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
+    Trainer(task, cfg_t, tmp_path / "g").fit()
+    r = sample_gan(tmp_path / "g.pt", seed=1, n=2, bars=4)
+    assert r.rolls.shape == (2, 3, 4, 32, 88)
+    assert (pr.onsets(r.rolls).sum() == sum(len(n) for n in r.notes))

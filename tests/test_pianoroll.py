@@ -115,3 +115,26 @@ def test_tonal_distance_pinned_to_hand_values():
     # A bar where one track is silent does not count.
     r[0, 1, 1] = False
     assert tonal_distance(r, 48)[(0, 1)] == pytest.approx(d_cg, rel=1e-9)
+
+
+@pytest.mark.parametrize("path", MIDI_FILES[:2], ids=file_id)
+def test_onsets_and_frames_round_trip_on_real_music(path):
+    """Frames decoded from a real roll's own onsets are that roll: the onset channel loses nothing."""
+    roll = pr.encode(read_midi(path))
+    on = pr.onsets(roll)
+    assert on.sum() == len(pr.decode(roll))  # one onset per note
+    assert np.array_equal(pr.frames_from_onsets(roll, on), roll)
+    assert np.array_equal(pr.binarize(np.concatenate([roll, on])[None].astype(float), 3)[0], roll)
+
+
+def test_frames_without_onsets_are_dropped_and_restrikes_split():
+    f = np.zeros((1, 1, 8, 3), bool)
+    o = np.zeros_like(f)
+    f[0, 0, 0:5, 0] = o[0, 0, 0, 0] = True  # a note, steps 0-4 ...
+    f[0, 0, 6, 0] = True  # ... then a fragment with no onset
+    f[0, 0, 0:6, 1] = o[0, 0, 0, 1] = o[0, 0, 3, 1] = True  # held, struck again at step 3
+    f[0, 0, 0:3, 2] = o[0, 0, 1, 2] = True  # frames before its onset are not a note
+    out = pr.frames_from_onsets(f, o)[0, 0].T.astype(int)
+    assert out.tolist() == [[1, 1, 1, 1, 1, 0, 0, 0], [1, 1, 0, 1, 1, 1, 0, 0], [0, 1, 1, 0, 0, 0, 0, 0]]
+    with pytest.raises(ValueError, match="channels"):
+        pr.binarize(np.zeros((1, 5, 1, 8, 3)), 3)

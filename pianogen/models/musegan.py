@@ -21,6 +21,12 @@ Generator: up to four latents per sample, each ``z_dim`` wide:
   (per-track) stack, giving (steps per bar, pitches) per track and bar. Pitch is built
   octave-wise: 8 blocks of 12 keys (96, cropped to the 88 piano keys).
 
+With ``onsets``, each track's private stack also writes an onset roll (channels: every track's
+frames, then every track's onsets), as in Onsets and Frames: a note may only start where the
+generator places an onset (``pianoroll.binarize``), so where it begins is said explicitly
+rather than read off a thresholded roll, whose flicker makes fragments. The critic reads both,
+real onsets being the rising edges of real frames.
+
 Critic (no normalization layers, as WGAN-GP asks): a private stream per track, a shared
 stream over their concatenation, plus the later MuseGAN's pitch-class (chroma) and onset
 streams, whose features are concatenated into one score.
@@ -47,6 +53,12 @@ class MuseGANConfig:
     g_channels: int = 128  # width of the generator's first feature map
     d_channels: int = 64  # width of the critic's streams
     design: str = "hybrid"  # "hybrid", "composer" or "jamming" (see the module doc)
+    onsets: bool = False  # also generate an onset roll per track (see the module doc)
+
+    @property
+    def channels(self) -> int:
+        """Rolls the generator writes and the critic reads: frames (and onsets) per track."""
+        return self.n_tracks * (2 if self.onsets else 1)
 
     def __post_init__(self):
         if self.design not in DESIGN_LATENTS:
@@ -93,12 +105,13 @@ class Generator(nn.Module):
         self.shared = nn.Sequential(_up(w, w // 2, (1, OCTAVES)), _up(w // 2, w // 4, (2, 1)))
         # Private stacks: time x2, x2, then the 12 keys of each octave.
         self.private = nn.ModuleList(
-            nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, 1, (1, PC), stride=(1, PC)))
+            nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
             for _ in range(c.n_tracks)
         )
 
     def forward(self, z: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Latents -> note probabilities (B, tracks, bars, steps per bar, pitches) in [0, 1].
+        """Latents -> note probabilities (B, channels, bars, steps per bar, pitches) in [0, 1]
+        (channels = tracks, or frames then onsets of every track).
 
         z: shared (B, z), private (B, T, z), temporal_shared (B, z, bars),
         temporal_private (B, T, z, bars); a design reads only its own parts. The
@@ -124,8 +137,8 @@ class Generator(nn.Module):
         h = self.project(x.reshape(B * T * L, -1)).view(B * T * L, -1, self.t0, 1)
         h = self.shared(h)  # (B*T*L, w/4, 2*t0, 8)
         h = h.view(B, T, L, *h.shape[1:])
-        out = torch.stack([net(h[:, t].flatten(0, 1)) for t, net in enumerate(self.private)], 1)  # (B*L, T, 1, S, 96)
-        out = out.view(B, L, T, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches]
+        out = torch.stack([net(h[:, t].flatten(0, 1)) for t, net in enumerate(self.private)], 2)  # (B*L, C, T, S, 96)
+        out = out.view(B, L, c.channels, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches]
         return torch.sigmoid(out)
 
 
@@ -138,11 +151,11 @@ class Critic(nn.Module):
         # Private: per track, (bars, steps, 96 pitches) -> octaves -> coarser time.
         self.private = nn.ModuleList(
             nn.Sequential(nn.Conv3d(1, w // 2, (1, 1, PC), stride=(1, 1, PC)), act, nn.Conv3d(w // 2, w // 2, (1, 4, 1), stride=(1, 4, 1)), act)
-            for _ in range(c.n_tracks)
+            for _ in range(c.channels)
         )
         steps = c.steps_per_bar // 4
         self.shared = nn.Sequential(
-            nn.Conv3d(c.n_tracks * w // 2, w, (1, 2, 2), stride=(1, 2, 2)), act,
+            nn.Conv3d(c.channels * w // 2, w, (1, 2, 2), stride=(1, 2, 2)), act,
             nn.Conv3d(w, w, (1, steps // 2, OCTAVES // 2)), act,  # one feature vector per bar
         )
         # Chroma stream: per bar, each track's 12 pitch classes over time.
@@ -155,28 +168,35 @@ class Critic(nn.Module):
         self.score = nn.Linear(feat * c.n_bars, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, tracks, bars, steps, pitches) in [0, 1] -> (B,) critic scores."""
+        """(B, channels, bars, steps, pitches) in [0, 1] -> (B,) critic scores."""
         c = self.config
-        B, T, L, S, P = x.shape
+        B, _, L, S, P = x.shape
+        T = c.n_tracks
         x96 = F.pad(x, (0, OCTAVES * PC - P))
-        priv = torch.cat([net(x96[:, t : t + 1]) for t, net in enumerate(self.private)], 1)  # (B, T*w/2, L, S/4, 8)
+        priv = torch.cat([net(x96[:, t : t + 1]) for t, net in enumerate(self.private)], 1)  # (B, channels*w/2, L, S/4, 8)
         shared = self.shared(priv).flatten(2)  # (B, w, L)
-        chroma_in = x96.view(B, T, L, S, OCTAVES, PC).sum(4)  # (B, T, L, S, 12)
+        chroma_in = x96[:, :T].reshape(B, T, L, S, OCTAVES, PC).sum(4)  # (B, T, L, S, 12), from the frames
         ch = self.chroma(chroma_in).flatten(2)  # (B, w/2, L)
-        onset_in = onset_counts(x)[..., None]  # (B, T, L, S, 1)
+        onset_in = onset_counts(x[:, :T])[..., None]  # (B, T, L, S, 1)
         on = self.onset(onset_in).flatten(2)  # (B, w/2, L)
         h = self.temporal(torch.cat([shared, ch, on], 1))  # (B, feat, L)
         return self.score(h.flatten(1)).squeeze(1)
 
 
-def onset_counts(x: torch.Tensor) -> torch.Tensor:
-    """(B, tracks, bars, steps, pitches) rolls -> (B, tracks, bars, steps) count of keys that
-    turn on at each step (rising edges), continuous across bar lines: a note held over a bar
-    line is one onset, not one per bar."""
+def rising_edges(x: torch.Tensor) -> torch.Tensor:
+    """(B, tracks, bars, steps, pitches) rolls -> same shape, how much each key turns on at each
+    step (1 at a binary roll's onsets), continuous across bar lines: a note held over a bar line
+    is one onset, not one per bar."""
     B, T, L, S, P = x.shape
     flat = x.reshape(B, T, L * S, P)
     prev = F.pad(flat, (0, 0, 1, 0))[..., :-1, :]
-    return F.relu(flat - prev).sum(-1).view(B, T, L, S)
+    return F.relu(flat - prev).view(B, T, L, S, P)
+
+
+def onset_counts(x: torch.Tensor) -> torch.Tensor:
+    """(B, tracks, bars, steps, pitches) rolls -> (B, tracks, bars, steps) count of keys that
+    turn on at each step (see :func:`rising_edges`)."""
+    return rising_edges(x).sum(-1)
 
 
 class MuseGAN(nn.Module):

@@ -151,6 +151,58 @@ def to_bars(roll: np.ndarray, cfg: PianorollConfig) -> np.ndarray:
     return padded.reshape(roll.shape[0], n_bars, spb, roll.shape[2])
 
 
+def onsets(roll: np.ndarray) -> np.ndarray:
+    """Where notes start: (..., bars, steps/bar, pitches) bool -> same shape, True at a key's
+    first step after a silent one. Time runs on across bar lines (a note held over a bar line
+    has one onset). Exact for rolls from :func:`encode`, which keeps a silent step between
+    two notes of one key."""
+    r = np.asarray(roll).astype(bool)
+    flat = r.reshape(*r.shape[:-3], -1, r.shape[-1])
+    prev = np.zeros_like(flat)
+    prev[..., 1:, :] = flat[..., :-1, :]
+    return (flat & ~prev).reshape(r.shape)
+
+
+def frames_from_onsets(frames: np.ndarray, onset_roll: np.ndarray) -> np.ndarray:
+    """Onsets-and-Frames decoding: binary frame and onset rolls (..., bars, steps/bar, pitches)
+    -> a frame roll in which every note starts at an onset. A note starts where both are on and
+    lasts while its key's frames stay on; frames switched on without an onset are dropped (the
+    fragments a thresholded generator scatters), and an onset inside a held note starts a new
+    note (the held one ends a step early, as :func:`notes_to_roll` cuts re-struck keys)."""
+    f = np.asarray(frames).astype(bool)
+    o = np.asarray(onset_roll).astype(bool)
+    shape = f.shape
+    f = f.reshape(*shape[:-3], -1, shape[-1])
+    o = o.reshape(f.shape)
+    out = np.zeros_like(f)
+    active = np.zeros(f[..., 0, :].shape, dtype=bool)
+    begin = np.full(active.shape, -1)  # step at which each key's sounding note began
+    for s in range(f.shape[-2]):
+        start = o[..., s, :] & f[..., s, :]
+        # A re-strike: end the held note a step early, unless that would erase it (then the
+        # two merge: the roll cannot hold two touching notes of one key).
+        restrike = start & active & (begin < s - 1)
+        if s > 0:
+            out[..., s - 1, :] &= ~restrike
+        start &= ~active | restrike
+        begin = np.where(start, s, begin)
+        active = start | (active & f[..., s, :])
+        out[..., s, :] = active
+    return out.reshape(shape)
+
+
+def binarize(probs: np.ndarray, n_tracks: int, threshold: float = 0.5) -> np.ndarray:
+    """A generator's output (samples, channels, bars, steps/bar, pitches) -> binary frame rolls
+    (samples, n_tracks, ...). With 2 x ``n_tracks`` channels (frames, then onsets, per track),
+    notes start only at onsets (:func:`frames_from_onsets`); otherwise a plain threshold."""
+    on = np.asarray(probs) > threshold
+    if on.shape[1] == n_tracks:
+        return on
+    if on.shape[1] != 2 * n_tracks:
+        raise ValueError(f"{on.shape[1]} channels for {n_tracks} tracks: expected {n_tracks} or {2 * n_tracks}")
+    return frames_from_onsets(on[:, :n_tracks], on[:, n_tracks:])
+
+
 def encode(notes: pd.DataFrame, cfg: PianorollConfig = PianorollConfig()) -> np.ndarray:
     """Notes -> (tracks, bars, steps/bar, pitches) bool roll of the whole piece."""
     return to_bars(notes_to_roll(notes, cfg), cfg)
