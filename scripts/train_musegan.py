@@ -12,6 +12,7 @@ from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 
 
 def main() -> int:
+    from pianogen.checkpoints import load, load_weights
     from pianogen.gan_task import GANConfig, make_gan_task
     from pianogen.representations.pianoroll import PianorollConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
@@ -27,6 +28,9 @@ def main() -> int:
     ap.add_argument("--d-channels", type=int)
     ap.add_argument("--design", choices=["hybrid", "composer", "jamming"], help="the paper's generator designs (default hybrid)")
     ap.add_argument("--onsets", action="store_true", default=None, help="also generate an onset roll per track; notes start only at onsets")
+    ap.add_argument("--refiner", action="store_true", default=None, help="BinaryMuseGAN's refiner with binary neurons after the generator")
+    ap.add_argument("--init", metavar="CHECKPOINT", help="start from this MuseGAN's weights (its model settings are the defaults): "
+                    "with --refiner, the paper's second stage")
     add_dataclass_flags(ap, TrainConfig, "training")
     add_dataclass_flags(ap, GANConfig, "gan", prefix="gan_")
     add_dataclass_flags(ap, PianorollConfig, "pianoroll", prefix="roll_")
@@ -40,10 +44,19 @@ def main() -> int:
         raise ValueError(f"{args.config}: unknown sections {sorted(unknown)} (use train, gan, pianoroll, model)")
     train_cfg = load_config(TrainConfig, {**gan_defaults, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
     gan = load_config(GANConfig, {**file_cfg.get("gan", {}), **picked(args, GANConfig, "gan_")})
-    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets") if (v := getattr(args, k)) is not None}}
+    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets", "refiner") if (v := getattr(args, k)) is not None}}
     roll = {**file_cfg.get("pianoroll", {}), **picked(args, PianorollConfig, "roll_")}
+    if args.init:
+        init = load(args.init)
+        if init["kind"] != "musegan":
+            raise ValueError(f"--init {args.init} is a {init['kind']} checkpoint, not musegan")
+        model = {**init["model_config"], **model}
+        roll = {**init["representation"]["config"], **roll}
     task = make_gan_task(args.data, train_cfg.seed, roll, model, gan, out=args.out)
-    report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config={"command": "train_musegan"}).fit()
+    extra = {"command": "train_musegan"}
+    if args.init and not args.resume:
+        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.net, args.init)}
+    report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config=extra).fit()
     if report:
         d = report["final"]["distance"]
         print(f"musegan: {report['steps']} steps in {report['wall_seconds']:.0f} s; metric distance to real {d['generated']:.3f} (untrained {d['untrained']:.3f}) -> {args.out}.pt")
@@ -54,4 +67,6 @@ if __name__ == "__main__":
     from pianogen.io import OutputExistsError
     from pianogen.training import TrainingDiverged
 
-    run(main, (OutputExistsError, FileNotFoundError, ValueError, TrainingDiverged))
+    from pianogen.checkpoints import CheckpointError
+
+    run(main, (OutputExistsError, FileNotFoundError, ValueError, TrainingDiverged, CheckpointError))

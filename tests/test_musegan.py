@@ -321,3 +321,33 @@ def test_onset_channel_generator_critic_and_training_step(prepared, tmp_path):
     r = sample_gan(tmp_path / "g.pt", seed=1, n=2, bars=4)
     assert r.rolls.shape == (2, 3, 4, 32, 88)
     assert (pr.onsets(r.rolls).sum() == sum(len(n) for n in r.notes))
+
+
+def test_refiner_binary_neurons_pass_gradients_and_start_as_identity():
+    from pianogen.models.musegan import Refiner
+
+    cfg = MuseGANConfig(**TINY)
+    probs = torch.rand(2, 3, 4, 32, 88, requires_grad=True)
+    ref = Refiner(cfg)
+    out = ref(probs)
+    assert set(out.detach().unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(out.detach().bool(), probs.detach() > 0.5)  # zero-initialised: the generator's own 0.5 threshold
+    (out * torch.randn_like(out)).sum().backward()  # straight-through: gradients reach both the input and the refiner
+    assert probs.grad.abs().sum() > 0 and ref.nets[0][-1].weight.grad.abs().sum() > 0
+
+
+def test_train_script_second_stage_with_refiner(tiny_ckpt, prepared, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "refined"
+    cmd = [sys.executable, "scripts/train_musegan.py", "--data", str(prepared), "--out", str(out), "--init", str(tiny_ckpt), "--refiner",
+           "--max-steps", "1", "--eval-every", "1", "--batch-size", "4", "--gan-n-critic", "1", "--gan-eval-samples", "4", "--gan-real-reference", "8", "--progress", "false"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["config"]["model_config"]["refiner"] and report["config"]["model_config"]["z_dim"] == TINY["z_dim"]
+    assert report["config"]["init"]["new_parameters"] and all(p.startswith("generator.refiner.") for p in report["config"]["init"]["new_parameters"])
+    r = sample_gan(out.with_suffix(".pt"), seed=2, bars=4)
+    assert r.rolls.shape == (1, 3, 4, 32, 88)

@@ -27,6 +27,13 @@ generator places an onset (``pianoroll.binarize``), so where it begins is said e
 rather than read off a thresholded roll, whose flicker makes fragments. The critic reads both,
 real onsets being the rising edges of real frames.
 
+With ``refiner``, BinaryMuseGAN's fix for fragmentation (Dong & Yang, ISMIR 2018): a refiner
+network after the generator ends in deterministic binary neurons, so the critic judges the
+binary roll a listener hears (not probabilities that are thresholded later); gradients pass
+the binarization by the sigmoid-adjusted straight-through estimator. Its last layer starts at
+zero, so a refiner added to a trained generator (``train_musegan.py --init``, the paper's
+two-stage training) begins as that generator's own rolls thresholded at 0.5.
+
 Critic (no normalization layers, as WGAN-GP asks): a private stream per track, a shared
 stream over their concatenation, plus the later MuseGAN's pitch-class (chroma) and onset
 streams, whose features are concatenated into one score.
@@ -54,6 +61,7 @@ class MuseGANConfig:
     d_channels: int = 64  # width of the critic's streams
     design: str = "hybrid"  # "hybrid", "composer" or "jamming" (see the module doc)
     onsets: bool = False  # also generate an onset roll per track (see the module doc)
+    refiner: bool = False  # BinaryMuseGAN's refiner with binary neurons after the generator
 
     @property
     def channels(self) -> int:
@@ -108,6 +116,7 @@ class Generator(nn.Module):
             nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
             for _ in range(c.n_tracks)
         )
+        self.refiner = Refiner(c) if c.refiner else None  # part of the generator: its optimizer, its checkpoint
 
     def forward(self, z: dict[str, torch.Tensor]) -> torch.Tensor:
         """Latents -> note probabilities (B, channels, bars, steps per bar, pitches) in [0, 1]
@@ -138,8 +147,42 @@ class Generator(nn.Module):
         h = self.shared(h)  # (B*T*L, w/4, 2*t0, 8)
         h = h.view(B, T, L, *h.shape[1:])
         out = torch.stack([net(h[:, t].flatten(0, 1)) for t, net in enumerate(self.private)], 2)  # (B*L, C, T, S, 96)
-        out = out.view(B, L, c.channels, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches]
-        return torch.sigmoid(out)
+        out = torch.sigmoid(out.view(B, L, c.channels, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches])
+        return self.refiner(out) if self.refiner is not None else out
+
+
+class _Residual(nn.Module):
+    def __init__(self, ch: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.BatchNorm2d(ch), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1), nn.BatchNorm2d(ch), nn.ReLU(), nn.Conv2d(ch, ch, 3, padding=1))
+
+    def forward(self, x):
+        return x + self.net(x)
+
+
+class Refiner(nn.Module):
+    """Per channel: two residual units over (steps, pitches) of a bar that correct the
+    generator's logits, then binary neurons. (B, channels, bars, steps, pitches) probabilities
+    -> the same shape in {0, 1}, differentiable by the straight-through estimator."""
+
+    def __init__(self, c: MuseGANConfig, width: int = 16):
+        super().__init__()
+        self.nets = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(1, width, 3, padding=1), _Residual(width), _Residual(width), nn.ReLU(), nn.Conv2d(width, 1, 1))
+            for _ in range(c.channels)
+        )
+        for net in self.nets:  # starts as the identity on the logits
+            nn.init.zeros_(net[-1].weight)
+            nn.init.zeros_(net[-1].bias)
+
+    def forward(self, probs: torch.Tensor) -> torch.Tensor:
+        B, C, L, S, P = probs.shape
+        x = probs.transpose(1, 2).reshape(B * L, C, S, P)
+        delta = torch.cat([net(x[:, i : i + 1]) for i, net in enumerate(self.nets)], 1)
+        p = torch.sigmoid(torch.logit(x.clamp(1e-6, 1 - 1e-6)) + delta)
+        binary = (p > 0.5).to(p.dtype)
+        out = binary + (p - p.detach())  # forward exactly 0/1 (p - p is 0); backward: through the sigmoid
+        return out.view(B, L, C, S, P).transpose(1, 2)
 
 
 class Critic(nn.Module):
