@@ -28,6 +28,7 @@ from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
 from pianogen.evaluation.compare import display_table  # noqa: E402
 from pianogen.evaluation.likelihood import reported_nll  # noqa: E402
 from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
+from pianogen.evaluation.tuning import default_tilt  # noqa: E402
 from pianogen.evaluation.tuning import sampling_defaults as sampling_defaults_of  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
@@ -103,6 +104,11 @@ def model_card(path: Path) -> str:
     if conditioned:
         lines.append("Trained with Magenta's note-density control: it takes *Notes per second* as an input at every step "
                      f"(0 asks for its training music's average, {info['config'].get('density_default', 0):.1f}).")
+    tilt = default_tilt(info)
+    if tilt:
+        lines.append(f"Its default playing includes a time tilt of {tilt:+g} per second (time shifts made "
+                     f"{'more' if tilt < 0 else 'less'} likely), measured with its temperature and top-p so that its notes per second "
+                     "and polyphony come within 20% of real music.")
     nll = reported_nll(info)
     if nll is not None:
         where, r = nll
