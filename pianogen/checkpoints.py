@@ -54,11 +54,12 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     return ckpt
 
 
-def load_weights(model: torch.nn.Module, path: str | os.PathLike) -> list[str]:
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, ckpt: dict | None = None) -> list[str]:
     """Copy a checkpoint's weights into ``model`` (fine-tuning); returns the names of the
     parameters the checkpoint lacks, which keep their initial values (a new density embedding
-    starts at zero). Weights the model has no place for, or of another shape, are an error."""
-    ckpt = load(path)
+    starts at zero). Weights the model has no place for, or of another shape, are an error.
+    ``ckpt``: the checkpoint at ``path`` if already loaded (read once, not twice)."""
+    ckpt = ckpt if ckpt is not None else load(path)
     try:
         missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
     except RuntimeError as exc:

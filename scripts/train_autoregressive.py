@@ -65,7 +65,7 @@ def main(script: str = "train_autoregressive.py") -> int:
 
     task = make_sequence_task(args.model, args.data, train_cfg, model_cfg, augment)
     if args.init and not args.resume:
-        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.models["model"], args.init)}
+        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.models["model"], args.init, init)}
     trainer = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config=extra)
     report = trainer.fit()
     if report:

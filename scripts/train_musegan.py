@@ -55,7 +55,7 @@ def main() -> int:
     task = make_gan_task(args.data, train_cfg.seed, roll, model, gan, out=args.out)
     extra = {"command": "train_musegan"}
     if args.init and not args.resume:
-        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.net, args.init)}
+        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.net, args.init, init)}
     report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config=extra).fit()
     if report:
         d = report["final"]["distance"]
