@@ -77,8 +77,8 @@ WHAT_IT_IS = {
                 "(key down, key up, 10 ms time shifts, loudness), so timing and dynamics are its own.",
     "note-rnn": "A note-level RNN (as in the TensorFlow tutorial, but categorical): an LSTM that writes one note at a time "
                 "as (time since the last note, pitch, length, loudness).",
-    "transformer": "A Music Transformer-style decoder: self-attention over the last few hundred performance events "
-                   "(relative positions), writing the same events as perf-rnn.",
+    "transformer": "A Music Transformer-style decoder: self-attention over its last few hundred performance events "
+                   "(rotary relative positions; a key/value cache makes each new event one step), writing the same events as perf-rnn.",
     "musegan": "MuseGAN (Dong et al. 2018): a GAN that paints whole pianorolls of three voices (melody, inner, bass) "
                "bar by bar from random latent vectors. Its pianorolls say only whether a key is down, so every note is "
                "played at one loudness (velocity 80): the flat dynamics you hear are the representation's, not the renderer's.",

@@ -22,11 +22,13 @@ def main() -> int:
     ap.add_argument("challenger", help="NAME.json of the run that starts behind")
     ap.add_argument("leader", help="NAME.json of the run that starts ahead")
     ap.add_argument("--at", type=float, nargs="+", default=[90, 180, 360, 720], help="minutes to project both curves to")
+    ap.add_argument("--subset", action="store_true", help="fit the evaluation-subset curves as logged, without moving each onto "
+                    "its run's final full-validation number")
     args = ap.parse_args()
     fits, curves = {}, {}
     for role, path in (("challenger", args.challenger), ("leader", args.leader)):
         report = json.loads(Path(path).read_text(encoding="utf-8"))
-        curves[role] = eval_curve(report)
+        curves[role] = eval_curve(report, on_full_split=not args.subset)
         fits[role] = power_law_fit(*curves[role])
         f = fits[role]
         print(f"{role} {Path(path).stem}: nll = {f['a']:.3f} + {f['b']:.3f} * min^-{f['c']:.2f} (rms {f['rms']:.3f}; "

