@@ -116,11 +116,10 @@ class GANTask(Task):
         # the corpus has them, so selection does not reward copying the training music.
         ref_ids = set(pieces.loc[pieces["split"] == gan.reference_split, "piece_id"])
         try:
-            ref_crops = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0) if ref_ids else None
-            self.reference_split = gan.reference_split if ref_ids else "train"
-        except ValueError:  # no reference piece is long enough for one sample
-            ref_crops, self.reference_split = None, "train"
-        self.real = (ref_crops or self.crops).sample(gan.real_reference, np.random.default_rng(12345), transpose=0).astype(bool)
+            ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0), gan.reference_split
+        except ValueError:  # the split is empty, or no piece in it is long enough for one sample
+            ref_crops, self.reference_split = self.crops, "train"
+        self.real = ref_crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0).astype(bool)
         self.real_metrics = musegan_metrics(self.real, roll_cfg.tracks, roll_cfg.low)
         self.eval_z = self.net.sample_latent(gan.eval_samples, generator=torch.Generator().manual_seed(2024))
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))

@@ -23,9 +23,7 @@ def notes_per_second(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> float:
     """Onsets (keys turning on; a key held across a bar line is one note) per second of music,
     all tracks together."""
     s, t, b, spb, p = rolls.shape
-    flat = rolls.astype(np.int8).reshape(s, t, b * spb, p)
-    onsets = (np.diff(flat, axis=2, prepend=0) == 1).sum()
-    return float(onsets / (s * b * spb / roll_cfg.steps_per_second))
+    return float(pr.onsets(rolls).sum() / (s * b * spb / roll_cfg.steps_per_second))
 
 
 def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> dict[str, float]:
@@ -33,15 +31,16 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> dict[str, 
     return {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low), "notes/s": notes_per_second(rolls, roll_cfg)}
 
 
-def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollConfig, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` untransposed, non-silent crops of one passage each from a prepared split."""
+def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollConfig):
+    """The pianorolls of a prepared split, ready to give untransposed, non-silent crops of one
+    passage each (``.sample(n, rng, transpose=0)``); built once, sampled per group."""
     from pianogen.data import load_notes
     from pianogen.gan_task import RollCrops
 
     notes = load_notes(data_dir, split)
     if notes.empty:
         raise ValueError(f"{data_dir}: the {split} split has no notes")
-    return RollCrops(notes, roll_cfg, transpose=0, seed=0).sample(n, rng, transpose=0).astype(bool)
+    return RollCrops(notes, roll_cfg, transpose=0, seed=0)
 
 
 def _summarize(per_group: list[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -66,7 +65,8 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
         if g.roll_cfg != roll_cfg:
             raise ValueError(f"{g.path}: pianoroll settings differ from {gans[0].path}'s; compare like with like")
     rng = np.random.default_rng(seed)
-    real = _summarize([table_metrics(real_crops(data_dir, split, roll_cfg, n, rng), roll_cfg) for _ in range(groups)])
+    crops = real_crops(data_dir, split, roll_cfg)
+    real = _summarize([table_metrics(crops.sample(n, rng, transpose=0).astype(bool), roll_cfg) for _ in range(groups)])
     rows = {}
     for g in gans:
         per_group = []

@@ -21,6 +21,16 @@ TEXTURE_FEATURES = ("notes_per_second", "polyphony", "long_note_share")
 MATCHED_TEXTURE = ("notes_per_second", "polyphony")
 
 
+def sampled_features(sampler, **kwargs) -> list[dict]:
+    """Features of each sample of one batched ``sample(sampler, **kwargs)`` call (samples with
+    fewer than two notes have no features and are left out)."""
+    from pianogen.evaluation.features import piece_features
+    from pianogen.sampling import sample
+
+    batch = sample(sampler, **kwargs)
+    return [piece_features(g) for _, g in batch.groupby("sample") if len(g) > 1]
+
+
 def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation",
                    temperatures=(0.8, 0.9, 1.0, 1.1), top_ps=(0.9, 0.95, 1.0), n: int = 16, seconds: float = 20.0,
                    seed: int = 1000, progress: bool = True, tilts=(0.0,)) -> dict[str, Any]:
@@ -33,8 +43,8 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
 
     from pianogen.evaluation import reference_features
     from pianogen.evaluation.distributions import compare_sets
-    from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
-    from pianogen.sampling import load_sampler, sample
+    from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES
+    from pianogen.sampling import load_sampler
 
     ref = reference_features(data_dir, split, seconds)
     real = {k: float(np.mean([f[k] for f in ref])) for k in TEXTURE_FEATURES}
@@ -43,8 +53,7 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     rows = []
     grid = [(t, p, d) for t in temperatures for p in top_ps for d in tilts]
     for t, p, d in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
-        batch = sample(sampler, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, density=d)
-        feats = [piece_features(g) for _, g in batch.groupby("sample") if len(g) > 1]
+        feats = sampled_features(sampler, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, density=d)
         vs = compare_sets(feats, ref, names)
         rows.append({"temperature": t, "top_p": p, "tilt": float(d), "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
                      **{k: float(np.mean([f[k] for f in feats])) for k in TEXTURE_FEATURES}})
@@ -98,16 +107,14 @@ def density_response(checkpoint: str | os.PathLike, tilts=(-4.0, -3.0, -2.0, -1.
     calibration; the target rows measure how closely a control tracks what was asked."""
     from tqdm import tqdm
 
-    from pianogen.evaluation.features import piece_features
-    from pianogen.sampling import load_sampler, sample
+    from pianogen.sampling import load_sampler
 
     sampler = load_sampler(checkpoint)
     key, values = ("target", targets) if targets is not None else ("tilt", tilts)
     rows = []
     for v in tqdm(values, desc="densities", unit="setting", disable=not progress):
         kw = {"notes_per_second": float(v)} if key == "target" else {"density": float(v)}
-        batch = sample(sampler, seconds=seconds, temperature=temperature, top_p=top_p, seed=seed, n=n, **kw)
-        feats = [piece_features(g) for _, g in batch.groupby("sample") if len(g) > 1]
+        feats = sampled_features(sampler, seconds=seconds, temperature=temperature, top_p=top_p, seed=seed, n=n, **kw)
         rates = np.array([f["notes_per_second"] for f in feats])
         rows.append({key: float(v), "notes_per_second": float(rates.mean()), "sd": float(rates.std(ddof=1)) if len(rates) > 1 else 0.0,
                      "polyphony": float(np.mean([f["polyphony"] for f in feats]))})
