@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from pianogen.data.corpus import corpus_name
 from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW, DensityControlCodec
 from pianogen.training import Task, TrainConfig, process_rank
 
@@ -123,19 +124,6 @@ def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int 
             total += float(nll[valid].sum())
             count += int(valid.sum())
     return total, count
-
-
-def corpus_name(data_dir) -> str:
-    """What a prepared folder was made from (prepare.json's source), for checkpoints' JSON."""
-    import json
-    from pathlib import Path
-
-    meta = Path(data_dir) / "prepare.json"
-    try:
-        info = json.loads(meta.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return str(data_dir)
-    return str(info.get("source") or info.get("input") or data_dir)
 
 
 class SequenceTask(Task):

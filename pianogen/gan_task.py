@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from pianogen.data.corpus import corpus_name
 from pianogen.metrics.musegan import musegan_metrics
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges
 from pianogen.representations import pianoroll as pr
@@ -219,7 +220,7 @@ class GANTask(Task):
         return {"kind": self.kind, "model_config": asdict(self.net.config), "representation": {"name": "pianoroll", "config": self.roll_cfg.to_dict()}, "gan": asdict(self.gan)}
 
     def summary(self):
-        return {"dir": str(self.data_dir), "train_pieces": self.n_train, "reference_split": self.reference_split, "sample_shape": list(self.roll_cfg.shape), "steps_per_second": self.roll_cfg.steps_per_second}
+        return {"dir": str(self.data_dir), "corpus": corpus_name(self.data_dir), "train_pieces": self.n_train, "reference_split": self.reference_split, "sample_shape": list(self.roll_cfg.shape), "steps_per_second": self.roll_cfg.steps_per_second}
 
     def tokens_per_step(self, cfg):
         return cfg.batch_size  # samples per generator step

@@ -16,7 +16,7 @@ from pianogen.cli import parser, run
 def main() -> int:
     from pathlib import Path
 
-    from pianogen.evaluation.musegan_table import markdown, musegan_table
+    from pianogen.evaluation.musegan_table import coherence_markdown, markdown, musegan_table, walk_coherence
     from pianogen.io import check_writable, write_json
 
     ap = parser(__doc__, "python scripts/evaluate_musegan.py checkpoints/musegan.pt --data data/prepared/asap --split validation")
@@ -26,6 +26,9 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=64, help="passages per group")
     ap.add_argument("--groups", type=int, default=4, help="disjoint groups (the sd is over groups)")
     ap.add_argument("--seed", type=int, default=5000, help="first latent seed and the real crops' seed")
+    ap.add_argument("--walk-bars", type=int, default=0, metavar="N",
+                    help="also measure coherence of N-bar pieces (the latent walk) against real N-bar spans: harmony similarity by bar distance")
+    ap.add_argument("--walk-n", type=int, default=32, help="pieces (and real spans) for --walk-bars")
     ap.add_argument("--out", help="also write the table as JSON here")
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
@@ -33,6 +36,10 @@ def main() -> int:
         check_writable(Path(args.out), args.force)
     table = musegan_table(args.checkpoints, args.data, args.split, args.n, args.groups, args.seed)
     print(markdown(table))
+    if args.walk_bars:
+        table["walk"] = walk_coherence(args.checkpoints, args.data, args.split, args.walk_bars, args.walk_n, args.seed)
+        print(f"\nHarmony similarity of bars by distance, {args.walk_bars}-bar pieces (mean ± sd over {args.walk_n} pieces):\n")
+        print(coherence_markdown(table["walk"]))
     if args.out:
         write_json(Path(args.out), table)
         print(json.dumps({"written": args.out}))

@@ -288,19 +288,41 @@ def test_notes_per_second_counts_onsets_across_bar_lines():
     assert notes_per_second(r, cfg) == pytest.approx(4 / 8)
 
 
+def test_bar_similarity_by_hand():
+    from pianogen.evaluation.musegan_table import bar_similarity
+
+    r = np.zeros((2, 1, 4, 2, 24), dtype=bool)  # key index 0 is MIDI 60 (C)
+    r[0, 0, :, :, 0] = True  # passage 0: C in every bar
+    r[1, 0, 0::2, :, 12] = True  # passage 1: C (an octave up: same pitch class) ...
+    r[1, 0, 1::2, 0, 6] = True  # ... then F#, alternating
+    sim = bar_similarity(r, low=60, lags=(1, 2, 8))
+    assert sim["1"]["mean"] == pytest.approx(0.5) and sim["2"]["mean"] == pytest.approx(1.0)
+    assert "8" not in sim  # no pair of bars is 8 apart in 4 bars
+    assert sim["other"]["mean"] == pytest.approx(0.5)  # C against C, then C against F#
+
+
 def test_evaluate_musegan_script_table(tiny_ckpt, prepared, tmp_path):
     import json
     import subprocess
     import sys
 
     out = tmp_path / "table.json"
-    cmd = [sys.executable, "scripts/evaluate_musegan.py", str(tiny_ckpt), "--data", str(prepared), "--split", "test", "--n", "4", "--groups", "2", "--out", str(out)]
+    cmd = [sys.executable, "scripts/evaluate_musegan.py", str(tiny_ckpt), "--data", str(prepared), "--split", "test", "--n", "4", "--groups", "2",
+           "--walk-bars", "16", "--walk-n", "3", "--out", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert "| notes/s |" in res.stdout and "tiny (hybrid)" in res.stdout
     table = json.loads(out.read_text())
     assert table["real"]["notes/s"]["mean"] > 0 and table["real"]["notes/s"]["sd"] >= 0
     assert set(table["rows"]["tiny"]["metrics"]) == set(table["real"])
+    lengths = [v["mean"] for k, v in table["real"].items() if k.startswith("length ")]
+    assert len(lengths) == 6 and sum(lengths) == pytest.approx(1.0)  # a histogram of note lengths
+    # The selection distance: real groups sit near the floor, an almost untrained GAN far above it.
+    assert 0 <= table["real"]["distance"]["mean"] < table["rows"]["tiny"]["metrics"]["distance"]["mean"] <= 1
+    walk = table["walk"]["rows"]  # 16-bar pieces against real 16-bar spans, by bar distance
+    assert set(walk) == {"real", "tiny"} and set(walk["real"]) == {"1", "2", "4", "8", "other"}
+    assert walk["real"]["1"]["mean"] > walk["real"]["other"]["mean"]  # real bars resemble their neighbours
+    assert "unrelated bars" in res.stdout
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode != 0 and "exists" in again.stderr  # never overwrites without --force
 

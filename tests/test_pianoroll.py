@@ -127,6 +127,24 @@ def test_onsets_and_frames_round_trip_on_real_music(path):
     assert np.array_equal(pr.binarize(np.concatenate([roll, on])[None].astype(float), 3)[0], roll)
 
 
+@pytest.mark.parametrize("path", MIDI_FILES[:2], ids=file_id)
+def test_note_lengths_match_runs_counted_key_by_key(path):
+    """Lengths read off a real roll in bars equal the runs of each key counted one by one
+    (itertools.groupby over its time line, bar lines ignored); the histogram's shares add to 1."""
+    from itertools import groupby
+
+    from pianogen.evaluation.musegan_table import length_histogram
+
+    roll = pr.encode(read_midi(path))
+    lines = roll.reshape(roll.shape[0], -1, roll.shape[-1])  # (tracks, time, keys)
+    runs = [len(list(g)) for t in range(lines.shape[0]) for k in range(lines.shape[2]) for on, g in groupby(lines[t, :, k]) if on]
+    lengths = pr.note_lengths(roll)
+    assert sorted(lengths) == sorted(runs) and len(runs) > 100
+    shares = length_histogram(roll[None])
+    assert sum(shares.values()) == pytest.approx(1.0)
+    assert shares["length 1 step"] == pytest.approx(np.mean(np.array(runs) == 1))
+
+
 def test_frames_without_onsets_are_dropped_and_restrikes_split():
     f = np.zeros((1, 1, 8, 3), bool)
     o = np.zeros_like(f)

@@ -49,6 +49,26 @@ def test_sliding_window_past_the_context(position):
         torch.testing.assert_close(steps[:, -1], fresh[:, -1], rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("position", ["rope", "relative"])
+def test_steps_after_a_seed_match_the_full_forward(position):
+    """A seed scored in one pass, then stepped one event at a time far past the window, for a
+    batch (as sampling does): every step's logits equal one uncached pass over the sequence."""
+    torch.manual_seed(3)
+    c = TransformerConfig(**TINY, position=position)
+    m = Transformer(c).eval()
+    x = torch.randint(0, 388, (3, 45))
+    with torch.no_grad():
+        full, _ = m(x)
+        head, state = m(x[:, :20])
+        assert isinstance(state, KVCache) and state.keys[0].shape[2] == c.context - 1
+        outs = []
+        for t in range(20, 45):
+            out, state = m.step(x[:, t], state)
+            outs.append(out)
+        assert state.pos == 45 and state.keys[0].shape[2] == c.context - 1
+        torch.testing.assert_close(torch.stack(outs, 1), full[:, 20:], rtol=1e-4, atol=1e-5)
+
+
 def test_skewing_equals_gathering_relative_logits():
     torch.manual_seed(2)
     T, d = 6, 4

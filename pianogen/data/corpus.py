@@ -430,3 +430,16 @@ def _check_split(split: str, pieces: pd.DataFrame) -> None:
     known = set(SPLITS) | set(pieces["split"])
     if split not in known:
         raise ValueError(f"unknown split {split!r}; choose from {sorted(known)}")
+
+
+def corpus_name(data_dir) -> str:
+    """What a prepared folder was made from (prepare.json's source), for checkpoints' JSON."""
+    import json
+    from pathlib import Path
+
+    meta = Path(data_dir) / "prepare.json"
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return str(data_dir)
+    return str(info.get("source") or info.get("input") or data_dir)

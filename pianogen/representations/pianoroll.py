@@ -118,6 +118,17 @@ def notes_to_roll(notes: pd.DataFrame, cfg: PianorollConfig, tracks: np.ndarray 
     return roll
 
 
+def _runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of on-steps in a bool roll (rows, steps, pitches): (row, key index, first step,
+    step after the last), sorted by (row, key, first step)."""
+    edges = np.diff(np.pad(roll, ((0, 0), (1, 1), (0, 0))).astype(np.int8), axis=1)
+    t_on, s_on, p_on = np.nonzero(edges == 1)
+    t_off, s_off, p_off = np.nonzero(edges == -1)
+    # nonzero walks (row, step, key); re-sort both by (row, key, step) to pair runs.
+    a, b = np.lexsort((s_on, p_on, t_on)), np.lexsort((s_off, p_off, t_off))
+    return t_on[a], p_on[a], s_on[a], s_off[b]
+
+
 def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0) -> pd.DataFrame:
     """Notes of a roll (tracks, steps, pitches) or (tracks, bars, steps/bar, pitches), with a
     ``track`` column (index into ``cfg.tracks``); each run of 1s in a key is one note."""
@@ -126,14 +137,8 @@ def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0) ->
     roll = np.asarray(roll).astype(bool)
     if roll.ndim == 4:
         roll = roll.reshape(roll.shape[0], -1, roll.shape[-1])
-    padded = np.pad(roll, ((0, 0), (1, 1), (0, 0)))
-    edges = np.diff(padded.astype(np.int8), axis=1)
-    t_on, s_on, p_on = np.nonzero(edges == 1)
-    t_off, s_off, p_off = np.nonzero(edges == -1)
-    # nonzero walks (track, step, pitch); re-sort both by (track, pitch, step) to pair runs.
-    a = np.lexsort((s_on, p_on, t_on))
-    b = np.lexsort((s_off, p_off, t_off))
-    track, pitch, on, off = t_on[a], p_on[a] + cfg.low, s_on[a], s_off[b]
+    track, key, on, off = _runs(roll)
+    pitch = key + cfg.low
     sps = cfg.steps_per_second
     df = notes_frame(pitch, np.full(len(pitch), cfg.velocity), start + on / sps, start + off / sps)
     # notes_frame sorts by (start, pitch); carry the track along the same order.
@@ -161,6 +166,15 @@ def onsets(roll: np.ndarray) -> np.ndarray:
     prev = np.zeros_like(flat)
     prev[..., 1:, :] = flat[..., :-1, :]
     return (flat & ~prev).reshape(r.shape)
+
+
+def note_lengths(roll: np.ndarray) -> np.ndarray:
+    """Lengths in steps of every note (a run of on-steps of one key) in rolls (..., bars,
+    steps/bar, pitches): time runs on across bar lines, as in :func:`onsets`; a note still
+    sounding at a passage's end is cut there."""
+    r = np.asarray(roll).astype(bool)
+    _, _, on, off = _runs(r.reshape(-1, r.shape[-3] * r.shape[-2], r.shape[-1]))
+    return (off - on).astype(np.int64)
 
 
 def frames_from_onsets(frames: np.ndarray, onset_roll: np.ndarray) -> np.ndarray:
