@@ -30,7 +30,7 @@ def test_metrics_files(report):
     table = pd.read_csv(report / "metrics.csv")
     assert table["model"].tolist() == ["real (train split)", "perf-rnn", "note-rnn", "musegan", "real (test split) vs asap-performances"]
     # The copy check: each model against its own training corpus, real unseen music as reference.
-    assert table["copy-check corpus"].tolist()[1:] == ["asap-performances", "asap-performances", "maestro-mini", "asap-performances"]
+    assert table["copy-check corpus"].tolist()[1:] == ["asap-performances"] * 4  # the shipped MuseGAN learned from 75 h too
     assert (table.loc[1:, "shared passage notes (max)"] >= 0).all()
     assert table.loc[1:2, "NLL nats/s"].notna().all() and pd.isna(table.loc[3, "NLL nats/s"])
     scored = table.iloc[:4]  # the copy-check row has no features
