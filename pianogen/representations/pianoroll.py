@@ -6,7 +6,8 @@ a "bar" of 2 s (32 steps) and 4 bars per sample (8 s). A "bar" is therefore a fi
 of time, not a notated measure; it is the unit the MuseGAN generator builds, one latent
 per bar. Pitches are the 88 piano keys, MIDI 21 (A0) to 108 (C8).
 
-A pianoroll is binary (1 = the key sounds). A note occupies steps [onset, offset); so that
+A pianoroll is binary (1 = the key sounds); a *velocity roll* holds instead each sounding
+step's note velocity (MIDI 1-127; 0 = silent), so ``roll > 0`` is the binary roll. A note occupies steps [onset, offset); so that
 repeated strikes of one key stay separate notes, a note is cut one step before the next
 onset of the same key in the same track. Two onsets of one key in adjacent steps (faster
 than 16 per second) cannot be told apart at this resolution.
@@ -36,7 +37,7 @@ class PianorollConfig:
     high: int = 108  # highest MIDI pitch (C8)
     split: str = "voices"
     hand_split: int = 60  # hands: pitches below go to the left hand
-    velocity: int = 80  # velocity of decoded notes (the rolls are binary)
+    velocity: int = 80  # velocity of notes decoded from a binary roll (no velocity roll given)
 
     def __post_init__(self):
         if self.split not in TRACK_NAMES:
@@ -93,16 +94,19 @@ def assign_tracks(notes: pd.DataFrame, cfg: PianorollConfig) -> np.ndarray:
     return track
 
 
-def notes_to_roll(notes: pd.DataFrame, cfg: PianorollConfig, tracks: np.ndarray | None = None, n_steps: int | None = None) -> np.ndarray:
-    """Binary roll (tracks, steps, pitches) of a whole piece; steps from t = 0.
+def notes_to_roll(notes: pd.DataFrame, cfg: PianorollConfig, tracks: np.ndarray | None = None, n_steps: int | None = None,
+                  velocity: bool = False) -> np.ndarray:
+    """Binary roll (tracks, steps, pitches) of a whole piece; steps from t = 0. With
+    ``velocity``, a uint8 velocity roll instead: each note's MIDI velocity on its steps.
 
     ``tracks`` gives each note's track (default: :func:`assign_tracks`). Notes outside
     [low, high] are left out. ``n_steps`` defaults to the last offset.
     """
     pitch, on, off = _grid(notes, cfg)
+    vel = np.clip(notes["velocity"].to_numpy(dtype=np.int64), 1, 127)
     tracks = assign_tracks(notes, cfg) if tracks is None else np.asarray(tracks, dtype=np.int64)
     keep = (pitch >= cfg.low) & (pitch <= cfg.high)
-    pitch, on, off, tracks = pitch[keep], on[keep], off[keep], tracks[keep]
+    pitch, on, off, tracks, vel = pitch[keep], on[keep], off[keep], tracks[keep], vel[keep]
     # Cut each note one step before the next onset of the same key in the same track.
     order = np.lexsort((on, pitch, tracks))
     same = (pitch[order][1:] == pitch[order][:-1]) & (tracks[order][1:] == tracks[order][:-1])
@@ -111,10 +115,11 @@ def notes_to_roll(notes: pd.DataFrame, cfg: PianorollConfig, tracks: np.ndarray 
     cut = np.empty_like(off)
     cut[order] = np.minimum(off[order], np.maximum(nxt, on[order] + 1))
     total = int(n_steps if n_steps is not None else (cut.max() if len(cut) else 0))
-    roll = np.zeros((len(cfg.tracks), total, cfg.n_pitches), dtype=bool)
-    for t, p, a, b in zip(tracks.tolist(), (pitch - cfg.low).tolist(), on.tolist(), cut.tolist()):
+    roll = np.zeros((len(cfg.tracks), total, cfg.n_pitches), dtype=np.uint8 if velocity else bool)
+    values = vel.tolist() if velocity else [True] * len(pitch)
+    for t, p, a, b, v in zip(tracks.tolist(), (pitch - cfg.low).tolist(), on.tolist(), cut.tolist(), values):
         if a < total:
-            roll[t, a : min(b, total), p] = True
+            roll[t, a : min(b, total), p] = v
     return roll
 
 
@@ -129,9 +134,13 @@ def _runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return t_on[a], p_on[a], s_on[a], s_off[b]
 
 
-def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0) -> pd.DataFrame:
+def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0, velocity: np.ndarray | None = None) -> pd.DataFrame:
     """Notes of a roll (tracks, steps, pitches) or (tracks, bars, steps/bar, pitches), with a
-    ``track`` column (index into ``cfg.tracks``); each run of 1s in a key is one note."""
+    ``track`` column (index into ``cfg.tracks``); each run of 1s in a key is one note.
+
+    ``velocity``: a roll of the same shape in [0, 1] (MIDI velocity / 127); each note plays at
+    its mean over the note's steps. Without it every note plays at ``cfg.velocity``.
+    """
     from pianogen.data.midi import notes_frame
 
     roll = np.asarray(roll).astype(bool)
@@ -140,7 +149,14 @@ def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0) ->
     track, key, on, off = _runs(roll)
     pitch = key + cfg.low
     sps = cfg.steps_per_second
-    df = notes_frame(pitch, np.full(len(pitch), cfg.velocity), start + on / sps, start + off / sps)
+    vel = np.full(len(pitch), cfg.velocity)
+    if velocity is not None:
+        v = np.asarray(velocity, dtype=np.float64).reshape(roll.shape)
+        # Mean over each run from cumulative sums along time: (sum up to off - sum up to on) / length.
+        cs = np.pad(np.cumsum(v, axis=1), ((0, 0), (1, 0), (0, 0)))
+        mean = (cs[track, off, key] - cs[track, on, key]) / np.maximum(off - on, 1)
+        vel = np.clip(np.round(mean * 127), 1, 127).astype(np.int64)
+    df = notes_frame(pitch, vel, start + on / sps, start + off / sps)
     # notes_frame sorts by (start, pitch); carry the track along the same order.
     order = np.lexsort((pitch, on))
     df["track"] = track[order]
@@ -217,11 +233,15 @@ def binarize(probs: np.ndarray, n_tracks: int, threshold: float = 0.5) -> np.nda
     return frames_from_onsets(on[:, :n_tracks], on[:, n_tracks:])
 
 
-def encode(notes: pd.DataFrame, cfg: PianorollConfig = PianorollConfig()) -> np.ndarray:
-    """Notes -> (tracks, bars, steps/bar, pitches) bool roll of the whole piece."""
-    return to_bars(notes_to_roll(notes, cfg), cfg)
+def encode(notes: pd.DataFrame, cfg: PianorollConfig = PianorollConfig(), velocity: bool = False) -> np.ndarray:
+    """Notes -> (tracks, bars, steps/bar, pitches) bool roll of the whole piece (with
+    ``velocity``: a uint8 velocity roll, see :func:`notes_to_roll`)."""
+    return to_bars(notes_to_roll(notes, cfg, velocity=velocity), cfg)
 
 
 def decode(roll: np.ndarray, cfg: PianorollConfig = PianorollConfig(), start: float = 0.0) -> pd.DataFrame:
-    """(tracks, bars, steps/bar, pitches) roll -> notes with a ``track`` column."""
-    return roll_to_notes(roll, cfg, start)
+    """(tracks, bars, steps/bar, pitches) roll -> notes with a ``track`` column. A velocity
+    roll (uint8, from ``encode(..., velocity=True)``) gives each note its velocity back."""
+    roll = np.asarray(roll)
+    velocity = roll / 127.0 if roll.dtype == np.uint8 else None
+    return roll_to_notes(roll > 0, cfg, start, velocity)
