@@ -29,7 +29,7 @@ from pianogen.evaluation.compare import display_table  # noqa: E402
 from pianogen.evaluation.likelihood import reported_nll  # noqa: E402
 from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
 from pianogen.evaluation.tuning import default_tilt  # noqa: E402
-from pianogen.evaluation.tuning import sampling_defaults as sampling_defaults_of  # noqa: E402
+from pianogen.evaluation.tuning import UNTUNED, sampling_setting  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
@@ -68,8 +68,8 @@ def _describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
 
 def sampling_defaults(path: Path) -> tuple[float, float]:
     """(temperature, top-p) measured best for a checkpoint (scripts/tune_sampling.py --record),
-    else (1.0, 0.95)."""
-    return sampling_defaults_of(read_report(path)) or (1.0, 0.95)
+    else the untuned setting."""
+    return sampling_setting(read_report(path))
 
 
 WHAT_IT_IS = {
@@ -80,8 +80,15 @@ WHAT_IT_IS = {
     "transformer": "A Music Transformer-style decoder: self-attention over its last few hundred performance events "
                    "(rotary relative positions; a key/value cache makes each new event one step), writing the same events as perf-rnn.",
     "musegan": "MuseGAN (Dong et al. 2018): a GAN that paints whole pianorolls of three voices (melody, inner, bass) "
-               "bar by bar from random latent vectors. Its pianorolls say only whether a key is down, so every note is "
-               "played at one loudness (velocity 80): the flat dynamics you hear are the representation's, not the renderer's.",
+               "bar by bar from random latent vectors.",
+}
+
+#: What a MuseGAN's dynamics are, by whether it paints a velocity roll.
+MUSEGAN_DYNAMICS = {
+    True: "Next to each voice's keys it paints how hard each is struck (a velocity roll, learned from the performances), "
+          "so its loudness is its own.",
+    False: "Its pianorolls say only whether a key is down, so every note is played at one loudness (velocity 80): "
+           "the flat dynamics you hear are the representation's, not the renderer's.",
 }
 
 
@@ -89,7 +96,10 @@ def model_card(path: Path) -> str:
     """A few lines on a checkpoint: what it is, what it learned from and for how long, its number."""
     info = read_report(path)
     kind = info.get("kind") or load(path)["kind"]
-    lines = [f"**{path.stem}**: {WHAT_IT_IS.get(kind, kind)}"]
+    what = WHAT_IT_IS.get(kind, kind)
+    if kind == "musegan":
+        what += " " + MUSEGAN_DYNAMICS[bool(info.get("config", {}).get("model_config", {}).get("velocity"))]
+    lines = [f"**{path.stem}**: {what}"]
     data = info.get("data", {})
     corpus = trained_corpus(info) or "?"
     hours = data.get("train_hours")
@@ -274,7 +284,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     source.change(lambda s: (gr.update(visible=s == SEED_SOURCES[0]), gr.update(visible=s == SEED_SOURCES[1]),
                                              gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
                                   source, [names, upload, piece, seed_seconds], api_visibility="private")
-                    t0, p0 = sampling_defaults(rnns[next(iter(rnns))]) if rnns else (1.0, 0.95)
+                    t0, p0 = sampling_defaults(rnns[next(iter(rnns))]) if rnns else UNTUNED
                     temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature (default: the measured best for this model)")
                     top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p")
                     seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
@@ -286,7 +296,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                 with gr.Column():
                     outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
             go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density], outs, api_name="generate_rnn")
-            ck.change(lambda c: (*sampling_defaults(rnns[c]), model_card(rnns[c])) if c in rnns else (1.0, 0.95, ""), ck, [temperature, top_p, card],
+            ck.change(lambda c: (*sampling_defaults(rnns[c]), model_card(rnns[c])) if c in rnns else (*UNTUNED, ""), ck, [temperature, top_p, card],
                       api_visibility="private")
             if rnns:
                 first, (t_, p_) = next(iter(rnns)), sampling_defaults(rnns[next(iter(rnns))])

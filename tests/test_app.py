@@ -273,3 +273,23 @@ def test_not_midi_upload_gets_one_line_and_the_app_stays_up(client, tmp_path):
         client.predict(checkpoint=rnn_label(client, "note-rnn"), source="Upload a MIDI file", midi_file=handle_file(str(junk)), api_name="/generate_rnn")
     assert "notes.mid" in str(exc.value) and "\n" not in str(exc.value).strip()
     check_outputs(client.predict(note_names="C4", seconds=3, api_name="/generate_rnn"), 2)
+
+
+def test_musegan_card_says_where_its_dynamics_come_from(tmp_path):
+    """The MuseGAN card explains flat dynamics only for a binary MuseGAN; one that paints a
+    velocity roll says its loudness is learned."""
+    import json
+    import shutil
+
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    shipped = ROOT / "checkpoints" / "musegan.pt"
+    report = json.loads(shipped.with_suffix(".json").read_text())
+    for velocity in (False, True):
+        report["config"]["model_config"]["velocity"] = velocity
+        ck = tmp_path / f"v{velocity}.pt"
+        shutil.copy(shipped, ck)
+        ck.with_suffix(".json").write_text(json.dumps(report))
+        card = app.model_card(ck)
+        assert ("velocity roll" in card) == velocity and ("flat dynamics" in card) == (not velocity)
