@@ -54,20 +54,32 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     return ckpt
 
 
-def load_weights(model: torch.nn.Module, path: str | os.PathLike, ckpt: dict | None = None) -> list[str]:
+def load_weights(model: torch.nn.Module, path: str | os.PathLike, ckpt: dict | None = None, grow: bool = False) -> list[str]:
     """Copy a checkpoint's weights into ``model`` (fine-tuning); returns the names of the
     parameters the checkpoint lacks, which keep their initial values (a new density embedding
     starts at zero). Weights the model has no place for, or of another shape, are an error.
+    With ``grow``, a tensor that grew along some dimensions (a layer given new output or input
+    channels at the end) takes the checkpoint's values in its leading part and keeps its initial
+    values in the rest; its name is returned too.
     ``ckpt``: the checkpoint at ``path`` if already loaded (read once, not twice)."""
     ckpt = ckpt if ckpt is not None else load(path)
+    state, grown = dict(ckpt["state_dict"]), []
+    if grow:
+        own = model.state_dict()
+        for k, old in state.items():
+            new = own.get(k)
+            if new is not None and new.dim() == old.dim() and new.shape != old.shape and all(a >= b for a, b in zip(new.shape, old.shape)):
+                merged = new.clone()
+                merged[tuple(slice(0, n) for n in old.shape)] = old
+                state[k], grown = merged, grown + [k]
     try:
-        missing, unexpected = model.load_state_dict(ckpt["state_dict"], strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         lines = str(exc).splitlines()  # torch's first line is a header; the second names the tensor
         raise CheckpointError(f"{path}: weights do not fit this model ({lines[min(1, len(lines) - 1)].strip()[:160]})") from None
     if unexpected:
         raise CheckpointError(f"{path}: weights this model has no place for: {sorted(unexpected)[:4]}")
-    return sorted(missing)
+    return sorted(missing + grown)
 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"):

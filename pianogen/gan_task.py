@@ -5,6 +5,10 @@ transposed by up to ``transpose`` semitones when no note would leave the piano.
 Each step: ``n_critic`` critic updates (Wasserstein loss + ``gp_weight`` x gradient
 penalty), then one generator update. Adam with lr 1e-3, betas (0.5, 0.9) as in the paper.
 
+With a velocity roll (``MuseGANConfig.velocity``) the real crops carry each note's velocity and
+the evaluation adds each track's velocity mean and spread (VM, VS; MIDI velocity / 127, over
+sounding steps) to the metrics.
+
 Evaluation generates samples from a fixed latent, binarizes them at 0.5 and computes
 MuseGAN's metrics (EB, UPC, QN, TD, and pianogen's SN) against the same metrics on a fixed
 set of real crops from the *validation* split (train crops only when a corpus has no
@@ -25,8 +29,8 @@ import pandas as pd
 import torch
 
 from pianogen.data.corpus import corpus_name
-from pianogen.metrics.musegan import musegan_metrics
-from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges
+from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
+from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
 from pianogen.training import Task, process_rank
 
@@ -50,28 +54,33 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torc
     return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+#: The metrics the selection distance compares, each with the span that scales it to about [0, 1].
+METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25}
+
+
 def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
-    """Mean absolute difference of MuseGAN metrics, each scaled to about [0, 1].
+    """Mean absolute difference of the metrics of ``real`` (MuseGAN's, by track), each scaled by
+    :data:`METRIC_SCALE` to about [0, 1].
 
     A metric that is undefined for generated music (no notes at all) counts as the
     largest difference, 1.
     """
-    scale = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0}
     diffs = []
     for k, r in real.items():
         g = gen.get(k, float("nan"))
         if np.isnan(r):
             continue
-        diffs.append(1.0 if np.isnan(g) else min(1.0, abs(g - r) / scale[k.split("/")[0]]))
+        diffs.append(1.0 if np.isnan(g) else min(1.0, abs(g - r) / METRIC_SCALE[k.split("/")[0]]))
     return float(np.mean(diffs))
 
 
 class RollCrops:
-    """Random real crops (tracks, bars, steps, pitches) with transposition; RNG saved for --resume."""
+    """Random real crops (tracks, bars, steps, pitches) with transposition; RNG saved for --resume.
+    Binary rolls, or with ``velocity`` velocity rolls in [0, 1] (MIDI velocity / 127, 0 = silent)."""
 
-    def __init__(self, notes: pd.DataFrame, cfg: pr.PianorollConfig, transpose: int, seed: int):
-        self.cfg, self.transpose = cfg, transpose
-        self.rolls = [pr.notes_to_roll(g, cfg) for _, g in notes.groupby("piece_id", sort=True)]
+    def __init__(self, notes: pd.DataFrame, cfg: pr.PianorollConfig, transpose: int, seed: int, velocity: bool = False):
+        self.cfg, self.transpose, self.velocity = cfg, transpose, velocity
+        self.rolls = [pr.notes_to_roll(g, cfg, velocity=velocity) for _, g in notes.groupby("piece_id", sort=True)]
         self.length = cfg.n_bars * cfg.steps_per_bar
         self.rolls = [r for r in self.rolls if r.shape[1] > self.length]
         if not self.rolls:
@@ -98,7 +107,7 @@ class RollCrops:
                 crop = np.roll(crop, k, axis=2)
             out[i] = pr.to_bars(crop, self.cfg)
             i += 1
-        return out
+        return out / 127.0 if self.velocity else out
 
 
 class GANTask(Task):
@@ -112,16 +121,18 @@ class GANTask(Task):
         train_ids = set(pieces.loc[pieces["split"] == "train", "piece_id"])
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
-        self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank())  # own crops per DDP rank
+        vel = model_cfg.velocity
+        self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank(), vel)  # own crops per DDP rank
         # Real reference: untransposed crops from a fixed generator, of held-out pieces where
         # the corpus has them, so selection does not reward copying the training music.
         ref_ids = set(pieces.loc[pieces["split"] == gan.reference_split, "piece_id"])
         try:
-            ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0), gan.reference_split
+            ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0, vel), gan.reference_split
         except ValueError:  # the split is empty, or no piece in it is long enough for one sample
             ref_crops, self.reference_split = self.crops, "train"
-        self.real = ref_crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0).astype(bool)
-        self.real_metrics = musegan_metrics(self.real, roll_cfg.tracks, roll_cfg.low)
+        real = ref_crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0)
+        self.real = real > 0
+        self.real_metrics = self._metrics(self.real, real if vel else None)
         self.eval_z = self.net.sample_latent(gan.eval_samples, generator=torch.Generator().manual_seed(2024))
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))
 
@@ -143,7 +154,7 @@ class GANTask(Task):
         for p in self.net.critic.parameters():
             p.requires_grad_(True)
         for _ in range(self.gan.n_critic):
-            real = self._channels(torch.from_numpy(self.crops.sample(bs)).to(dev))
+            real = self._channels(torch.from_numpy(self.crops.sample(bs)).float().to(dev))
             with torch.no_grad(), trainer.autocast():
                 fake = G(self._latent(bs, dev)).float()
             with trainer.autocast():
@@ -158,31 +169,36 @@ class GANTask(Task):
         trainer.backward(g_loss, "generator")
         return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()), "wasserstein": float((d_real - d_fake).detach()), "gp": float(gp.detach())}
 
-    def _channels(self, frames: torch.Tensor) -> torch.Tensor:
-        """Real frame rolls -> what the critic reads: frames, plus their onsets if the
-        generator writes onsets too."""
-        return torch.cat([frames, rising_edges(frames)], 1) if self.net.config.onsets else frames
+    def _channels(self, crops: torch.Tensor) -> torch.Tensor:
+        """Real crops -> what the critic reads, in the generator's channel order: frames, their
+        onsets if the generator writes onsets, the velocity roll if it writes velocities."""
+        c = self.net.config
+        frames = (crops > 0).float() if c.velocity else crops
+        return torch.cat([frames] + [rising_edges(frames)] * c.onsets + [crops] * c.velocity, 1)
+
+    def _metrics(self, frames: np.ndarray, velocity: np.ndarray | None) -> dict[str, float]:
+        m = musegan_metrics(frames, self.roll_cfg.tracks, self.roll_cfg.low)
+        return {**m, **velocity_metrics(frames, velocity, self.roll_cfg.tracks)} if velocity is not None else m
 
     @torch.no_grad()
-    def generate(self, device, z=None) -> np.ndarray:
-        """Binary frame rolls (n, tracks, bars, steps, pitches) from latents (default: the
-        fixed evaluation latents), decoded as the sampler decodes them."""
+    def generate(self, device, z=None) -> tuple[np.ndarray, np.ndarray | None]:
+        """(binary frame rolls (n, tracks, bars, steps, pitches), velocity rolls or None) from
+        latents (default: the fixed evaluation latents), decoded as the sampler decodes them."""
         was = self.net.generator.training
         self.net.generator.eval()
         z = {k: v.to(device) for k, v in (z or self.eval_z).items()}
-        out = pr.binarize(self.net.generator(z).float().cpu().numpy(), self.net.config.n_tracks, 0.5)
+        notes, vel = split_velocity(self.net.generator(z).float().cpu().numpy(), self.net.config)
         self.net.generator.train(was)
-        return out
+        return pr.binarize(notes, self.net.config.n_tracks, 0.5), vel
 
-    def _generated_metrics(self, device) -> dict[str, float]:
-        return musegan_metrics(self.generate(device), self.roll_cfg.tracks, self.roll_cfg.low)
+    def _generated_metrics(self, device, z=None) -> dict[str, float]:
+        return self._metrics(*self.generate(device, z))
 
     def evaluate(self, trainer):
         """Metric distance of generated to real rolls. Under torchrun only rank 0 generates and
         measures (every rank holds the same weights); the others receive its numbers, so all
         agree on the best checkpoint without repeating the work."""
-        keys = [f"{m}/{t}" for m in ("EB", "UPC", "QN", "SN") for t in self.roll_cfg.tracks]
-        keys += [f"TD/{a}-{b}" for i, a in enumerate(self.roll_cfg.tracks) for b in self.roll_cfg.tracks[i + 1 :]]
+        keys = list(self.real_metrics)
         if trainer.rank == 0:
             gen = self._generated_metrics(trainer.device)
             values = [metric_distance(gen, self.real_metrics)] + [gen[k] for k in keys]
@@ -195,7 +211,7 @@ class GANTask(Task):
         from pianogen.plots import save_roll_grid
 
         folder = Path(str(self.out) + "_samples")
-        save_roll_grid(self.generate(trainer.device)[:4], self.roll_cfg, folder / f"step_{step:06d}.png", title=f"MuseGAN step {step}")
+        save_roll_grid(self.generate(trainer.device)[0][:4], self.roll_cfg, folder / f"step_{step:06d}.png", title=f"MuseGAN step {step}")
 
     def final_metrics(self, trainer) -> dict[str, Any]:
         from pianogen.io import write_json
@@ -203,7 +219,7 @@ class GANTask(Task):
         gen = self._generated_metrics(trainer.device)
         # Fresh latents (a seed the selection never saw): the number to report.
         fresh_z = self.net.sample_latent(self.gan.eval_samples, generator=torch.Generator().manual_seed(777))
-        fresh = musegan_metrics(self.generate(trainer.device, fresh_z), self.roll_cfg.tracks, self.roll_cfg.low)
+        fresh = self._generated_metrics(trainer.device, fresh_z)
         table = {
             "reference_split": self.reference_split,
             "real": self.real_metrics,

@@ -375,12 +375,14 @@ def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temp
 class GANResult:
     """Generated pianorolls and their notes, for ``n`` samples."""
 
-    def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict):
+    def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict, velocity: np.ndarray | None = None):
+        """``rolls``: binary (n, tracks, bars, steps, pitches); ``velocity``: the generator's
+        velocity rolls of the same shape in [0, 1], or None (every note at the config's velocity)."""
         from pianogen.representations.pianoroll import roll_to_notes
 
-        self.z, self.rolls, self.roll_cfg, self.params = z, rolls, roll_cfg, params
+        self.z, self.rolls, self.roll_cfg, self.params, self.velocity = z, rolls, roll_cfg, params, velocity
         self.tracks = roll_cfg.tracks
-        self.notes = [roll_to_notes(r, roll_cfg) for r in rolls]  # each with a "track" column
+        self.notes = [roll_to_notes(r, roll_cfg, velocity=None if velocity is None else velocity[i]) for i, r in enumerate(rolls)]  # each with a "track" column
 
     def track_notes(self, i: int = 0, tracks: list[str] | None = None) -> dict[str, pd.DataFrame]:
         """{track name: notes} of sample ``i`` (only ``tracks`` if given)."""
@@ -404,6 +406,9 @@ class GANResult:
 
 #: A long piece's time-independent latents move to a new point every this many bars (16 s).
 WALK_BARS = 8
+#: How far each new anchor of a walk moves from the last toward a fresh latent (1 = a fresh,
+#: independent latent; smaller keeps more of the piece's character, see :func:`latent_walk`).
+WALK_DRIFT = 0.25
 
 
 class GANSampler:
@@ -421,13 +426,13 @@ class GANSampler:
         self.device = torch.device(device)
         self.name = self.path.stem
 
-    def latent(self, seed: int = 0, n: int = 1, bars: int | None = None, walk_bars: int = WALK_BARS) -> dict[str, torch.Tensor]:
+    def latent(self, seed: int = 0, n: int = 1, bars: int | None = None, walk_bars: int = WALK_BARS, drift: float = WALK_DRIFT) -> dict[str, torch.Tensor]:
         """The standard normal latents that ``seed`` gives (what the app shows and interpolates).
         Pieces longer than ``walk_bars`` get a latent walk (see :func:`latent_walk`); 0 = never."""
         bars = bars or self.roll_cfg.n_bars
         gen = torch.Generator().manual_seed(int(seed))
         if walk_bars and bars > walk_bars:
-            return latent_walk(self.model, n, bars, walk_bars, gen)
+            return latent_walk(self.model, n, bars, walk_bars, gen, drift)
         return self.model.sample_latent(n, bars, gen)
 
     @torch.inference_mode()
@@ -437,17 +442,20 @@ class GANSampler:
         if bars < 1:
             raise ValueError("bars must be at least 1")
         z = z if z is not None else self.latent(seed, n, bars)
+        from pianogen.models.musegan import split_velocity
         from pianogen.representations.pianoroll import binarize
 
-        probs = self.model.generator({k: v.to(self.device) for k, v in z.items()}).float().cpu()
+        out = self.model.generator({k: v.to(self.device) for k, v in z.items()}).float().cpu()
+        probs, velocity = split_velocity(out, self.model.config)
         if bernoulli:
             probs = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed)))
         rolls = binarize(probs.numpy(), self.model.config.n_tracks, threshold)  # notes start at onsets, if it writes them
         params = {"checkpoint": str(self.path), "seed": seed, "n": int(probs.shape[0]), "bars": int(probs.shape[2]), "threshold": threshold, "bernoulli": bernoulli}
-        return GANResult(z, rolls, self.roll_cfg, params)
+        return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy())
 
 
-def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None,
+                drift: float = WALK_DRIFT) -> dict[str, torch.Tensor]:
     """Latents for a piece of ``bars`` bars that changes slowly, as a piece does.
 
     The per-bar (temporal) latents are drawn independently for every bar, exactly as in
@@ -455,14 +463,22 @@ def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: tor
     walk: anchors are drawn every ``every`` bars (the first is the short piece's latent) and
     each bar takes the spherical interpolation between its two neighbouring anchors, so
     adjacent bars differ by 1/``every`` of an anchor step and no bar leaves the Gaussian shell
-    the generator was trained on. Returned per bar: shared (n, z, bars), private (n, T, z, bars).
+    the generator was trained on. Each anchor is the last one moved ``drift`` of the way (on the
+    sphere) toward a fresh latent: 1 makes anchors independent, so the piece forgets its start
+    after one anchor; less keeps a share of every earlier anchor, as a piece keeps its key.
+    Returned per bar: shared (n, z, bars), private (n, T, z, bars).
     """
     if every < 1:
         raise ValueError("every must be at least 1 bar")
+    if not 0 < drift <= 1:
+        raise ValueError(f"drift must be in (0, 1], not {drift}")
     z = model.sample_latent(n, bars, generator=generator)
     n_anchors = (bars - 1) // every + 2
     for part in ("shared", "private"):
-        anchors = [z[part]] + [torch.randn(z[part].shape, generator=generator) for _ in range(n_anchors - 1)]
+        anchors = [z[part]]
+        for _ in range(n_anchors - 1):
+            fresh = torch.randn(z[part].shape, generator=generator)
+            anchors.append(fresh if drift == 1 else _slerp(anchors[-1], fresh, drift))
         steps = [_slerp(anchors[b // every], anchors[b // every + 1], (b % every) / every) for b in range(bars)]
         z[part] = torch.stack(steps, dim=-1)
     return z

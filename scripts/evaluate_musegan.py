@@ -29,6 +29,8 @@ def main() -> int:
     ap.add_argument("--walk-bars", type=int, default=0, metavar="N",
                     help="also measure coherence of N-bar pieces (the latent walk) against real N-bar spans: harmony similarity by bar distance")
     ap.add_argument("--walk-n", type=int, default=32, help="pieces (and real spans) for --walk-bars")
+    ap.add_argument("--walk-drift", type=float, nargs="*", default=[], metavar="D",
+                    help="with --walk-bars, also walk with these anchor drifts (1 = independent anchors; see sampling.latent_walk)")
     ap.add_argument("--out", help="also write the table as JSON here")
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
@@ -37,7 +39,7 @@ def main() -> int:
     table = musegan_table(args.checkpoints, args.data, args.split, args.n, args.groups, args.seed)
     print(markdown(table))
     if args.walk_bars:
-        table["walk"] = walk_coherence(args.checkpoints, args.data, args.split, args.walk_bars, args.walk_n, args.seed)
+        table["walk"] = walk_coherence(args.checkpoints, args.data, args.split, args.walk_bars, args.walk_n, args.seed, tuple(args.walk_drift))
         print(f"\nHarmony similarity of bars by distance, {args.walk_bars}-bar pieces (mean ± sd over {args.walk_n} pieces):\n")
         print(coherence_markdown(table["walk"]))
     if args.out:

@@ -29,8 +29,10 @@ def main() -> int:
     ap.add_argument("--design", choices=["hybrid", "composer", "jamming"], help="the paper's generator designs (default hybrid)")
     ap.add_argument("--onsets", action="store_true", default=None, help="also generate an onset roll per track; notes start only at onsets")
     ap.add_argument("--refiner", action="store_true", default=None, help="BinaryMuseGAN's refiner with binary neurons after the generator")
+    ap.add_argument("--velocity", action="store_true", default=None, help="also generate a velocity roll per track: learned dynamics")
+    ap.add_argument("--smoother", action="store_true", default=None, help="residual convolution over the logits across the generator's block and bar edges")
     ap.add_argument("--init", metavar="CHECKPOINT", help="start from this MuseGAN's weights (its model settings are the defaults): "
-                    "with --refiner, the paper's second stage")
+                    "with --refiner, the paper's second stage; with --velocity, a binary MuseGAN learns dynamics (its layers grow)")
     add_dataclass_flags(ap, TrainConfig, "training")
     add_dataclass_flags(ap, GANConfig, "gan", prefix="gan_")
     add_dataclass_flags(ap, PianorollConfig, "pianoroll", prefix="roll_")
@@ -44,7 +46,7 @@ def main() -> int:
         raise ValueError(f"{args.config}: unknown sections {sorted(unknown)} (use train, gan, pianoroll, model)")
     train_cfg = load_config(TrainConfig, {**gan_defaults, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
     gan = load_config(GANConfig, {**file_cfg.get("gan", {}), **picked(args, GANConfig, "gan_")})
-    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets", "refiner") if (v := getattr(args, k)) is not None}}
+    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets", "refiner", "velocity", "smoother") if (v := getattr(args, k)) is not None}}
     roll = {**file_cfg.get("pianoroll", {}), **picked(args, PianorollConfig, "roll_")}
     if args.init:
         init = load(args.init)
@@ -55,7 +57,7 @@ def main() -> int:
     task = make_gan_task(args.data, train_cfg.seed, roll, model, gan, out=args.out)
     extra = {"command": "train_musegan"}
     if args.init and not args.resume:
-        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.net, args.init, init)}
+        extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.net, args.init, init, grow=True)}
     report = Trainer(task, train_cfg, args.out, resume=args.resume, force=args.force, extra_config=extra).fit()
     if report:
         d = report["final"]["distance"]

@@ -99,6 +99,9 @@ def test_shipped_generator_makes_notes_that_reach_the_midi(tmp_path):
     assert sorted(n for n in per_track if n) == sorted(len(v) for v in a.track_notes().values()) and min(len(v) for v in a.track_notes().values()) > 0
     ons = sum(1 for t in mido.MidiFile(merged).tracks for m in t if m.type == "note_on" and m.velocity > 0)
     assert ons == len(a.notes[0]) > 0
+    # The shipped MuseGAN paints a velocity roll: its notes carry learned dynamics to the MIDI.
+    vel = [m.velocity for t in mido.MidiFile(merged).tracks for m in t if m.type == "note_on" and m.velocity > 0]
+    assert a.velocity is not None and np.std(vel) > 3 and sorted(vel) == sorted(a.notes[0]["velocity"].tolist())
 
 
 def test_interpolate_ends_and_norm(tiny_ckpt):
@@ -288,6 +291,20 @@ def test_notes_per_second_counts_onsets_across_bar_lines():
     assert notes_per_second(r, cfg) == pytest.approx(4 / 8)
 
 
+def test_block_edge_onsets_by_hand_and_on_real_music(prepared):
+    from pianogen.evaluation.musegan_table import block_edge_onsets, real_crops
+    from pianogen.representations.pianoroll import PianorollConfig
+
+    r = np.zeros((1, 3, 2, 32, 88), dtype=bool)
+    r[0, 0, 0, 0:3, 40] = True  # at step 0: left out
+    r[0, 0, 0, 8:10, 41] = r[0, 1, 1, 0, 42] = True  # steps 8 and 32: edges
+    r[0, 2, 0, 5, 43] = r[0, 2, 0, 17, 43] = True  # steps 5 and 17: not
+    assert block_edge_onsets(r) == pytest.approx(2 / 4)
+    cfg = PianorollConfig()
+    real = real_crops(str(prepared), "train", cfg).sample(64, np.random.default_rng(0), transpose=0) > 0
+    assert abs(block_edge_onsets(real) - 1 / 8) < 0.03  # performed music knows no 8-step grid
+
+
 def test_bar_similarity_by_hand():
     from pianogen.evaluation.musegan_table import bar_similarity
 
@@ -373,3 +390,90 @@ def test_train_script_second_stage_with_refiner(tiny_ckpt, prepared, tmp_path):
     assert report["config"]["init"]["new_parameters"] and all(p.startswith("generator.refiner.") for p in report["config"]["init"]["new_parameters"])
     r = sample_gan(out.with_suffix(".pt"), seed=2, bars=4)
     assert r.rolls.shape == (1, 3, 4, 32, 88)
+
+
+def test_velocity_channel_generator_critic_and_training_step(prepared, tmp_path):
+    """With velocity the generator writes a velocity roll per track after the frames; the critic
+    sees velocity only where frames sound; real crops carry the notes' own velocities; sampled
+    notes play at the generator's velocities."""
+    cfg = MuseGANConfig(velocity=True, **TINY)
+    m = MuseGAN(cfg)
+    x = m.generator(m.sample_latent(2))
+    assert x.shape == (2, 6, 4, 32, 88) and m.critic(x).shape == (2,)
+    silent = x.detach().clone()
+    silent[:, :3] = 0  # no key down: the velocity channels must not matter
+    other = silent.clone()
+    other[:, 3:] = torch.rand_like(other[:, 3:])
+    assert torch.allclose(m.critic(silent), m.critic(other))
+    task = make_gan_task(str(prepared), 0, {}, {**TINY, "velocity": True}, GANConfig(n_critic=1, eval_samples=4, real_reference=8), out=str(tmp_path / "g"))
+    crops = task.crops.sample(2)
+    assert crops.max() <= 1 and len(np.unique(crops)) > 10  # real velocities, not a binary roll
+    both = task._channels(torch.from_numpy(crops).float())
+    assert both.shape[1] == 6 and torch.equal(both[:, :3], (both[:, 3:] > 0).float())
+    assert {"VM/melody", "VS/bass"} <= set(task.real_metrics) and 0.2 < task.real_metrics["VM/melody"] < 0.9
+    cfg_t = TrainConfig(max_steps=2, eval_every=1, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
+    Trainer(task, cfg_t, tmp_path / "g").fit()
+    r = sample_gan(tmp_path / "g.pt", seed=1, n=2, bars=4)
+    assert r.rolls.shape == (2, 3, 4, 32, 88) and r.velocity.shape == r.rolls.shape
+    vel = np.concatenate([n["velocity"].to_numpy() for n in r.notes])
+    assert len(vel) and len(np.unique(vel)) > 1 and vel.min() >= 1 and vel.max() <= 127
+
+
+def test_train_script_grows_a_binary_musegan_a_velocity_roll(tiny_ckpt, prepared, tmp_path):
+    """--init a binary MuseGAN with --velocity: every old weight is kept (grown layers keep the
+    old channels in their leading part), so the frames it generates at the start are the old ones."""
+    import json
+    import subprocess
+    import sys
+
+    from pianogen.checkpoints import load_weights
+
+    out = tmp_path / "loud"
+    m = MuseGAN(MuseGANConfig(velocity=True, **TINY))
+    grown = load_weights(m, tiny_ckpt, grow=True)
+    assert "generator.private.0.2.weight" in grown and any(k.startswith("critic.private.3") for k in grown)
+    old = sample_gan(tiny_ckpt, seed=3, bars=4)
+    m.eval()
+    z = old.z
+    with torch.no_grad():
+        frames = m.generator(z)[:, :3].numpy() > 0.5
+    assert np.array_equal(frames, old.rolls)
+    cmd = [sys.executable, "scripts/train_musegan.py", "--data", str(prepared), "--out", str(out), "--init", str(tiny_ckpt), "--velocity",
+           "--max-steps", "1", "--eval-every", "1", "--batch-size", "4", "--gan-n-critic", "1", "--gan-eval-samples", "4", "--gan-real-reference", "8", "--progress", "false"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["config"]["model_config"]["velocity"] and "VM/melody" in report["final"]["real"]
+
+
+def test_smoother_starts_as_the_identity_and_sees_across_bar_lines():
+    from pianogen.models.musegan import Smoother
+
+    sm = Smoother(3)
+    logits = torch.randn(2, 3, 4, 32, 88)
+    assert torch.equal(sm(logits), logits)  # zero last layer: a trained generator is unchanged
+    for net in sm.nets:
+        torch.nn.init.normal_(net[-1].weight)
+    probe = torch.zeros(1, 3, 4, 32, 88, requires_grad=True)
+    sm(probe)[0, 0, 1, 0, 40].backward()  # the first step of bar 2 ...
+    reach = probe.grad[0, 0].abs().sum(-1).flatten()  # ... depends on the last steps of bar 1
+    assert reach[26:38].gt(0).all() and reach[:25].eq(0).all() and reach[39:].eq(0).all()
+    cfg = MuseGANConfig(smoother=True, velocity=True, **TINY)
+    m = MuseGAN(cfg)
+    assert m.generator(m.sample_latent(2)).shape == (2, 6, 4, 32, 88)
+
+
+def test_walk_drift_keeps_a_share_of_the_first_anchor(tiny_ckpt):
+    from pianogen.sampling import load_gan
+
+    g = load_gan(tiny_ckpt)
+
+    def cos_first_last(z):
+        a, b = z["shared"][..., 0], z["shared"][..., -1]
+        return float(torch.nn.functional.cosine_similarity(a, b, dim=1).mean())
+
+    free, kept = g.latent(5, n=64, bars=64, drift=1), g.latent(5, n=64, bars=64, drift=0.3)
+    assert abs(cos_first_last(free)) < 0.15 < cos_first_last(kept)  # independent anchors forget; drift 0.3 remembers
+    assert torch.allclose(kept["shared"][..., 0], free["shared"][..., 0])  # the same start
+    with pytest.raises(ValueError, match="drift"):
+        g.latent(5, bars=64, drift=0)

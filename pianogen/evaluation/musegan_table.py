@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from pianogen.gan_task import metric_distance
-from pianogen.metrics.musegan import musegan_metrics
+from pianogen.gan_task import METRIC_SCALE, metric_distance
+from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
 from pianogen.representations import pianoroll as pr
 
 
@@ -30,11 +30,20 @@ def notes_per_second(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> float:
     return float(pr.onsets(rolls).sum() / (s * b * spb / roll_cfg.steps_per_second))
 
 
-#: The metrics that training selects checkpoints on (``gan_task.metric_distance``).
-DISTANCE_METRICS = ("EB", "UPC", "QN", "SN", "TD")
-
 #: Note-length histogram bins in grid steps (1/16 s at the default 16 steps per second): lower edges.
 LENGTH_BINS = (1, 2, 3, 5, 9, 17)
+
+
+def block_edge_onsets(rolls: np.ndarray, block: int = 8) -> float:
+    """Share of note onsets (all tracks) that fall on a multiple of ``block`` steps, the first
+    step of each passage left out (a crop's held notes all start there). Real music spreads its
+    onsets evenly, 1/``block``; the bar generator builds time in 8-step blocks (see
+    ``models.musegan``), and notes that break at block edges show up here."""
+    on = pr.onsets(rolls)
+    flat = on.reshape(*on.shape[:-3], -1, on.shape[-1])[..., 1:, :]  # time from step 1
+    per_step = flat.sum(axis=tuple(i for i in range(flat.ndim) if i != flat.ndim - 2))
+    edge = per_step[block - 1 :: block].sum()  # step index s + 1 with (s + 1) % block == 0
+    return float(edge / max(1, per_step.sum()))
 
 
 def length_histogram(rolls: np.ndarray) -> dict[str, float]:
@@ -46,21 +55,29 @@ def length_histogram(rolls: np.ndarray) -> dict[str, float]:
     return {f"length {n} step{'' if n == '1' else 's'}": float(v) for n, v in zip(names, shares)}
 
 
-def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> dict[str, float]:
-    """MuseGAN's metrics (with SN), notes/s and the note-length histogram of a set of rolls."""
-    return {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls)}
+def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.ndarray | None = None) -> dict[str, float]:
+    """MuseGAN's metrics (with SN), notes/s and the note-length histogram of a set of rolls; with
+    velocity rolls (in [0, 1]), each voice's velocity mean and sd over sounding steps in MIDI
+    units (not part of the selection distance, which reads the rolls alone)."""
+    out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
+           "onsets on 8-step edges": block_edge_onsets(rolls)}
+    if velocity is not None:
+        v = velocity_metrics(rolls, velocity, roll_cfg.tracks)
+        out.update({f"velocity {'mean' if k[1] == 'M' else 'sd'}/{k.split('/')[1]}": 127 * x for k, x in v.items()})
+    return out
 
 
-def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollConfig):
+def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollConfig, velocity: bool = False):
     """The pianorolls of a prepared split, ready to give untransposed, non-silent crops of one
-    passage each (``.sample(n, rng, transpose=0)``); built once, sampled per group."""
+    passage each (``.sample(n, rng, transpose=0)``); built once, sampled per group. With
+    ``velocity`` the crops are velocity rolls in [0, 1] (see ``RollCrops``)."""
     from pianogen.data import load_notes
     from pianogen.gan_task import RollCrops
 
     notes = load_notes(data_dir, split)
     if notes.empty:
         raise ValueError(f"{data_dir}: the {split} split has no notes")
-    return RollCrops(notes, roll_cfg, transpose=0, seed=0)
+    return RollCrops(notes, roll_cfg, transpose=0, seed=0, velocity=velocity)
 
 
 def _summarize(per_group: list[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -85,9 +102,9 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
         if g.roll_cfg != roll_cfg:
             raise ValueError(f"{g.path}: pianoroll settings differ from {gans[0].path}'s; compare like with like")
     rng = np.random.default_rng(seed)
-    crops = real_crops(data_dir, split, roll_cfg)
-    real_groups = [table_metrics(crops.sample(n, rng, transpose=0).astype(bool), roll_cfg) for _ in range(groups)]
-    real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in DISTANCE_METRICS}
+    crops = real_crops(data_dir, split, roll_cfg, velocity=True)
+    real_groups = [table_metrics(v > 0, roll_cfg, v) for v in (crops.sample(n, rng, transpose=0) for _ in range(groups))]
+    real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
     real = _summarize(real_groups)
@@ -96,7 +113,9 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
         per_group = []
         for i in range(groups):
             r = sample_gan(g, seed=seed + i, n=n, bars=roll_cfg.n_bars, threshold=threshold)
-            m = table_metrics(r.rolls, roll_cfg)
+            # A binary MuseGAN plays every note at the pianoroll's one velocity.
+            vel = r.velocity if r.velocity is not None else np.full(r.rolls.shape, roll_cfg.velocity / 127)
+            m = table_metrics(r.rolls, roll_cfg, vel)
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}
@@ -139,9 +158,10 @@ def bar_similarity(rolls: np.ndarray, low: int, lags: tuple[int, ...] = COHERENC
 
 
 def walk_coherence(checkpoints: list[str | os.PathLike], data_dir: str | os.PathLike, split: str, bars: int = 64, n: int = 32,
-                   seed: int = 5000) -> dict[str, Any]:
+                   seed: int = 5000, drifts: tuple[float, ...] = ()) -> dict[str, Any]:
     """:func:`bar_similarity` of ``n`` generated pieces of ``bars`` bars (the sampler's latent
-    walk) per checkpoint and of ``n`` real held-out spans of the same length."""
+    walk) per checkpoint and of ``n`` real held-out spans of the same length; each of ``drifts``
+    adds a row per checkpoint walked with that drift (see ``sampling.latent_walk``)."""
     from dataclasses import replace
     from pathlib import Path
 
@@ -154,7 +174,10 @@ def walk_coherence(checkpoints: list[str | os.PathLike], data_dir: str | os.Path
     rows = {"real": bar_similarity(real, roll_cfg.low)}
     for g in gans:
         rows[Path(g.path).stem] = bar_similarity(sample_gan(g, seed=seed, n=n, bars=bars).rolls, roll_cfg.low)
-    return {"bars": bars, "n": n, "seed": seed, "split": split, "rows": rows}
+        for d in drifts:
+            z = g.latent(seed, n, bars, drift=d)
+            rows[f"{Path(g.path).stem}, drift {d:g}"] = bar_similarity(sample_gan(g, z=z, bars=bars).rolls, roll_cfg.low)
+    return {"bars": bars, "n": n, "seed": seed, "split": split, "drifts": list(drifts), "rows": rows}
 
 
 def coherence_markdown(walk: dict[str, Any]) -> str:

@@ -27,6 +27,20 @@ generator places an onset (``pianoroll.binarize``), so where it begins is said e
 rather than read off a thresholded roll, whose flicker makes fragments. The critic reads both,
 real onsets being the rising edges of real frames.
 
+With ``velocity``, each track's private stack also writes a velocity roll (in [0, 1], MIDI
+velocity / 127; the last channels): a decoded note plays at its mean over the note's steps
+(``pianoroll.roll_to_notes``), so dynamics are learned rather than fixed at one loudness. The
+critic sees velocity only where the frames sound (velocity x frames), exactly as a real
+velocity roll is zero where no key is down. (The paper's rolls are binary.)
+
+With ``smoother``, a small residual convolution over each note channel's logits runs along the
+whole passage (bar lines included) before the sigmoid. Why: the bar generator builds time in
+non-overlapping blocks (transposed convolutions with stride = kernel: 4 blocks of 8 steps per
+bar, each split in 2, 2, 2), and measured on the trained hybrid a third of its note onsets and
+ends fall on the 8-step block edges (real music: an eighth), so held notes break into fragments
+there. The smoother sees 6 steps either side of every edge; its last layer starts at zero, so it
+can be added to a trained generator (``train_musegan.py --init``) and begins as that generator.
+
 With ``refiner``, BinaryMuseGAN's fix for fragmentation (Dong & Yang, ISMIR 2018): a refiner
 network after the generator ends in deterministic binary neurons, so the critic judges the
 binary roll a listener hears (not probabilities that are thresholded later); gradients pass
@@ -43,6 +57,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -62,11 +77,14 @@ class MuseGANConfig:
     design: str = "hybrid"  # "hybrid", "composer" or "jamming" (see the module doc)
     onsets: bool = False  # also generate an onset roll per track (see the module doc)
     refiner: bool = False  # BinaryMuseGAN's refiner with binary neurons after the generator
+    velocity: bool = False  # also generate a velocity roll per track (see the module doc)
+    smoother: bool = False  # residual convolution over the logits across block and bar edges
 
     @property
     def channels(self) -> int:
-        """Rolls the generator writes and the critic reads: frames (and onsets) per track."""
-        return self.n_tracks * (2 if self.onsets else 1)
+        """Rolls the generator writes and the critic reads: frames (then onsets, then
+        velocities) per track."""
+        return self.n_tracks * (1 + self.onsets + self.velocity)
 
     def __post_init__(self):
         if self.design not in DESIGN_LATENTS:
@@ -116,11 +134,13 @@ class Generator(nn.Module):
             nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
             for _ in range(c.n_tracks)
         )
-        self.refiner = Refiner(c) if c.refiner else None  # part of the generator: its optimizer, its checkpoint
+        self.smoother = Smoother(c.channels - c.n_tracks * c.velocity) if c.smoother else None
+        # The refiner binarizes note channels only; velocities stay continuous.
+        self.refiner = Refiner(c, c.channels - c.n_tracks * c.velocity) if c.refiner else None  # part of the generator: its optimizer, its checkpoint
 
     def forward(self, z: dict[str, torch.Tensor]) -> torch.Tensor:
         """Latents -> note probabilities (B, channels, bars, steps per bar, pitches) in [0, 1]
-        (channels = tracks, or frames then onsets of every track).
+        (channels: every track's frames, then onsets, then velocities, as configured).
 
         z: shared (B, z), private (B, T, z), temporal_shared (B, z, bars),
         temporal_private (B, T, z, bars); a design reads only its own parts. The
@@ -147,8 +167,46 @@ class Generator(nn.Module):
         h = self.shared(h)  # (B*T*L, w/4, 2*t0, 8)
         h = h.view(B, T, L, *h.shape[1:])
         out = torch.stack([net(h[:, t].flatten(0, 1)) for t, net in enumerate(self.private)], 2)  # (B*L, C, T, S, 96)
-        out = torch.sigmoid(out.view(B, L, c.channels, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches])
-        return self.refiner(out) if self.refiner is not None else out
+        out = out.view(B, L, c.channels, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches]
+        if self.smoother is not None:
+            k = self.smoother.n_channels
+            out = torch.cat([self.smoother(out[:, :k]), out[:, k:]], 1)
+        out = torch.sigmoid(out)
+        if self.refiner is None:
+            return out
+        k = self.refiner.n_channels
+        return torch.cat([self.refiner(out[:, :k]), out[:, k:]], 1)
+
+
+def split_velocity(out: torch.Tensor | np.ndarray, c: MuseGANConfig):
+    """A generator's output -> (note channels: frames and onsets, velocity roll or None)."""
+    if not c.velocity:
+        return out, None
+    return out[:, : -c.n_tracks], out[:, -c.n_tracks :]
+
+
+class Smoother(nn.Module):
+    """Per note channel, logits (B, C, bars, steps, pitches) -> logits + a correction computed
+    along the passage's whole time axis (bars joined), from +-6 steps and +-1 key around each
+    step: 1 -> 8 channels (7 steps x 3 keys), 8 -> 8 (7 steps), 8 -> 1, the last at zero."""
+
+    def __init__(self, n_channels: int, width: int = 8):
+        super().__init__()
+        self.n_channels = n_channels
+        self.nets = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(1, width, (7, 3), padding=(3, 1)), nn.LeakyReLU(0.2), nn.Conv2d(width, width, (7, 1), padding=(3, 0)),
+                          nn.LeakyReLU(0.2), nn.Conv2d(width, 1, 1))
+            for _ in range(n_channels)
+        )
+        for net in self.nets:
+            nn.init.zeros_(net[-1].weight)
+            nn.init.zeros_(net[-1].bias)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        B, C, L, S, P = logits.shape
+        x = logits.reshape(B, C, L * S, P)
+        delta = torch.cat([net(x[:, i : i + 1]) for i, net in enumerate(self.nets)], 1)
+        return (x + delta).view(B, C, L, S, P)
 
 
 class _Residual(nn.Module):
@@ -165,11 +223,12 @@ class Refiner(nn.Module):
     generator's logits, then binary neurons. (B, channels, bars, steps, pitches) probabilities
     -> the same shape in {0, 1}, differentiable by the straight-through estimator."""
 
-    def __init__(self, c: MuseGANConfig, width: int = 16):
+    def __init__(self, c: MuseGANConfig, n_channels: int | None = None, width: int = 16):
         super().__init__()
+        self.n_channels = c.channels if n_channels is None else n_channels
         self.nets = nn.ModuleList(
             nn.Sequential(nn.Conv2d(1, width, 3, padding=1), _Residual(width), _Residual(width), nn.ReLU(), nn.Conv2d(width, 1, 1))
-            for _ in range(c.channels)
+            for _ in range(self.n_channels)
         )
         for net in self.nets:  # starts as the identity on the logits
             nn.init.zeros_(net[-1].weight)
@@ -215,6 +274,8 @@ class Critic(nn.Module):
         c = self.config
         B, _, L, S, P = x.shape
         T = c.n_tracks
+        if c.velocity:  # velocity only where a key sounds, as in a real velocity roll
+            x = torch.cat([x[:, :-T], x[:, -T:] * x[:, :T]], 1)
         x96 = F.pad(x, (0, OCTAVES * PC - P))
         priv = torch.cat([net(x96[:, t : t + 1]) for t, net in enumerate(self.private)], 1)  # (B, channels*w/2, L, S/4, 8)
         shared = self.shared(priv).flatten(2)  # (B, w, L)
