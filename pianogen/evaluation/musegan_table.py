@@ -62,8 +62,10 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
            "onsets on 8-step edges": block_edge_onsets(rolls)}
     if velocity is not None:
-        v = velocity_metrics(rolls, velocity, roll_cfg.tracks)
-        out.update({f"velocity {'mean' if k[1] == 'M' else 'sd'}/{k.split('/')[1]}": 127 * x for k, x in v.items()})
+        names = {"VM": "velocity mean", "VS": "velocity sd"}
+        for k, x in velocity_metrics(rolls, velocity, roll_cfg.tracks).items():
+            metric, track = k.split("/")
+            out[f"{names[metric]}/{track}"] = 127 * x
     return out
 
 

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -85,6 +84,11 @@ class MuseGANConfig:
         """Rolls the generator writes and the critic reads: frames (then onsets, then
         velocities) per track."""
         return self.n_tracks * (1 + self.onsets + self.velocity)
+
+    @property
+    def note_channels(self) -> int:
+        """The leading channels that say where notes are (frames, onsets): all but velocities."""
+        return self.channels - self.n_tracks * self.velocity
 
     def __post_init__(self):
         if self.design not in DESIGN_LATENTS:
@@ -134,9 +138,9 @@ class Generator(nn.Module):
             nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
             for _ in range(c.n_tracks)
         )
-        self.smoother = Smoother(c.channels - c.n_tracks * c.velocity) if c.smoother else None
+        self.smoother = Smoother(c.note_channels) if c.smoother else None
         # The refiner binarizes note channels only; velocities stay continuous.
-        self.refiner = Refiner(c, c.channels - c.n_tracks * c.velocity) if c.refiner else None  # part of the generator: its optimizer, its checkpoint
+        self.refiner = Refiner(c, c.note_channels) if c.refiner else None  # part of the generator: its optimizer, its checkpoint
 
     def forward(self, z: dict[str, torch.Tensor]) -> torch.Tensor:
         """Latents -> note probabilities (B, channels, bars, steps per bar, pitches) in [0, 1]
@@ -168,21 +172,20 @@ class Generator(nn.Module):
         h = h.view(B, T, L, *h.shape[1:])
         out = torch.stack([net(h[:, t].flatten(0, 1)) for t, net in enumerate(self.private)], 2)  # (B*L, C, T, S, 96)
         out = out.view(B, L, c.channels, c.steps_per_bar, OCTAVES * PC).transpose(1, 2)[..., : c.n_pitches]
+        k = c.note_channels  # the smoother and the refiner work on note channels only
         if self.smoother is not None:
-            k = self.smoother.n_channels
             out = torch.cat([self.smoother(out[:, :k]), out[:, k:]], 1)
         out = torch.sigmoid(out)
         if self.refiner is None:
             return out
-        k = self.refiner.n_channels
         return torch.cat([self.refiner(out[:, :k]), out[:, k:]], 1)
 
 
-def split_velocity(out: torch.Tensor | np.ndarray, c: MuseGANConfig):
-    """A generator's output -> (note channels: frames and onsets, velocity roll or None)."""
-    if not c.velocity:
-        return out, None
-    return out[:, : -c.n_tracks], out[:, -c.n_tracks :]
+def split_velocity(out, c: MuseGANConfig):
+    """A generator's output (tensor or array) -> (note channels: frames and onsets, velocity
+    roll or None)."""
+    k = c.note_channels
+    return out[:, :k], (out[:, k:] if c.velocity else None)
 
 
 class Smoother(nn.Module):
@@ -192,7 +195,6 @@ class Smoother(nn.Module):
 
     def __init__(self, n_channels: int, width: int = 8):
         super().__init__()
-        self.n_channels = n_channels
         self.nets = nn.ModuleList(
             nn.Sequential(nn.Conv2d(1, width, (7, 3), padding=(3, 1)), nn.LeakyReLU(0.2), nn.Conv2d(width, width, (7, 1), padding=(3, 0)),
                           nn.LeakyReLU(0.2), nn.Conv2d(width, 1, 1))
