@@ -25,7 +25,7 @@ import gradio as gr  # noqa: E402
 from pianogen.audio import render  # noqa: E402
 from pianogen.checkpoints import CheckpointError, load, read_report, trained_corpus  # noqa: E402
 from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
-from pianogen.evaluation.compare import display_table  # noqa: E402
+from pianogen.evaluation.compare import display_table, listener_tables  # noqa: E402
 from pianogen.evaluation.likelihood import reported_nll  # noqa: E402
 from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
 from pianogen.evaluation.tuning import default_tilt  # noqa: E402
@@ -367,6 +367,18 @@ def compare_tab() -> None:
                             gr.Audio(str(stem.with_suffix(".wav")), label=f"{name} #{i + 1}", type="filepath", interactive=False)
                             gr.Image(str(stem.with_suffix(".png")), label=f"{name} pianoroll", show_label=False, interactive=False)
     gr.Dataframe(display_table(pd.read_csv(table)), label="Summary", interactive=False, elem_id="compare-table")
+    tables = listener_tables(meta)
+    if tables:
+        gr.Markdown(
+            "### Can a listener tell?\nA classifier learns to tell each model's samples from real music on about 120 features of "
+            f"every {cfg['seconds']:g} s segment (repetition, dynamics from note to note, chord timing, note lengths, texture, harmony); "
+            "its cross-validated accuracy is the number: **0.5 = it cannot tell**, 1 = every sample gives itself away. The first row "
+            "scores real music of other compositions the same way (the floor). Continuations: each model continues held-out 10 s "
+            "openings, judged against what the pianist played next.")
+        gr.Dataframe(tables["tell"], label="Classifier test", interactive=False, elem_id="listener-table")
+        gr.Dataframe(tables["separating"], label="What gives each model away (AUC 0.5 = no difference)", interactive=False)
+        gr.Dataframe(tables["spread"], label="One sample at a time: notes/s and polyphony across samples", interactive=False)
+        gr.Dataframe(tables["features"], label="Repetition, dynamics, micro-timing, note lengths (medians)", interactive=False)
     gr.Gallery([str(p) for p in sorted((COMPARE / "media").glob("hist_*.png"))], label="Feature distributions: real (grey) vs each model", columns=3, height="auto", object_fit="contain")
 
 

@@ -11,7 +11,8 @@ sounding steps) to the metrics.
 
 Evaluation generates samples from a fixed latent, binarizes them at 0.5 and computes
 MuseGAN's metrics (EB, UPC, QN, TD, and pianogen's SN) against the same metrics on a fixed
-set of real crops from the *validation* split (train crops only when a corpus has no
+set of real crops from the *tuning half* of the validation split (``validation-tuning``: half
+of its compositions, so the other half can report; train crops only when a corpus has no
 validation split, and the report says so); ``val_loss`` is their normalized mean absolute
 difference (lower = closer to real music), which selects the best checkpoint. The final report
 measures the selected checkpoint again on a fresh latent set, so the number it reports is not
@@ -42,7 +43,7 @@ class GANConfig:
     transpose: int = 3
     eval_samples: int = 64
     real_reference: int = 256  # real crops the metrics are compared with
-    reference_split: str = "validation"  # where those crops come from (train if the split is empty)
+    reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.halves), so the reporting half stays unseen; train if empty
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -125,7 +126,10 @@ class GANTask(Task):
         self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank(), vel)  # own crops per DDP rank
         # Real reference: untransposed crops from a fixed generator, of held-out pieces where
         # the corpus has them, so selection does not reward copying the training music.
-        ref_ids = set(pieces.loc[pieces["split"] == gan.reference_split, "piece_id"])
+        from pianogen.data.halves import parse_half, select_half
+
+        ref_pieces = select_half(pieces, gan.reference_split) if parse_half(gan.reference_split) else pieces[pieces["split"] == gan.reference_split]
+        ref_ids = set(ref_pieces["piece_id"])
         try:
             ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0, vel), gan.reference_split
         except ValueError:  # the split is empty, or no piece in it is long enough for one sample

@@ -34,6 +34,9 @@ def main() -> int:
     for row in res["table"]:
         if "mean OA" in row:
             print(f"{row['model']:<22} mean OA {row['mean OA']:.3f} ± {row['mean OA sd']:.3f}  notes/s {row['notes_per_second']:.2f}  polyphony {row['polyphony']:.2f}")
+        if "C2ST" in row:
+            cont = f", continuations {row['continuation C2ST']:.2f}" if row.get("continuation C2ST") is not None else ""
+            print(f"{row['model']:<22} classifier accuracy {row['C2ST']:.2f} ± {row['C2ST sd']:.2f} (0.5: cannot tell; boosting {row['C2ST boosting']:.2f}){cont}")
         if "shared passage notes (max)" in row:
             print(f"{row['model']:<22} longest passage shared with {row['copy-check corpus']}: median {row['shared passage notes (median)']:g}, max {row['shared passage notes (max)']} notes")
     print(f"-> {args.out}/index.html ({res['seconds_taken']} s)")

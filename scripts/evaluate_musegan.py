@@ -19,10 +19,10 @@ def main() -> int:
     from pianogen.evaluation.musegan_table import coherence_markdown, markdown, musegan_table, walk_coherence
     from pianogen.io import check_writable, write_json
 
-    ap = parser(__doc__, "python scripts/evaluate_musegan.py checkpoints/musegan.pt --data data/prepared/asap --split validation")
+    ap = parser(__doc__, "python scripts/evaluate_musegan.py checkpoints/musegan.pt --data data/prepared/asap --split validation-reporting")
     ap.add_argument("checkpoints", nargs="+", help="MuseGAN checkpoints (.pt) sharing one pianoroll setting")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
-    ap.add_argument("--split", default="test", help="held-out split to compare with (default: test)")
+    ap.add_argument("--split", default="test", help="held-out split to compare with (default: test; on a corpus whose validation selected the checkpoint, validation-reporting)")
     ap.add_argument("--n", type=int, default=64, help="passages per group")
     ap.add_argument("--groups", type=int, default=4, help="disjoint groups (the sd is over groups)")
     ap.add_argument("--seed", type=int, default=5000, help="first latent seed and the real crops' seed")

@@ -20,7 +20,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
 def report(prepared, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     cks = [str(ROOT / "checkpoints" / f"{n}.pt") for n in ("perf-rnn", "note-rnn", "musegan")]
-    cmd = [sys.executable, "scripts/compare.py", *cks, "--data", str(prepared), "--out", str(out), "--n", "4", "--groups", "2", "--seconds", "8", "--audio", "1", "--force"]
+    cmd = [sys.executable, "scripts/compare.py", *cks, "--data", str(prepared), "--out", str(out), "--n", "4", "--groups", "2", "--seconds", "8", "--audio", "1", "--force",
+           "--listener-n", "12", "--continuations", "4", "--long-n", "2", "--long-seconds", "20", "--c2st-repeats", "1"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return out
@@ -40,6 +41,19 @@ def test_metrics_files(report):
     res = json.loads((report / "metrics.json").read_text())
     assert set(res["models"]["musegan"]["musegan_metrics"]) >= {"EB/melody", "UPC/bass", "QN/inner", "TD/melody-bass"}
     assert res["models"]["perf-rnn"]["config"]["train"]["max_steps"] > 0  # training cost from NAME.json
+    # Can a listener tell? Every model and the real floor get a classifier accuracy with a spread.
+    assert scored["C2ST"].between(0, 1).all() and scored["C2ST sd"].notna().all()
+    assert table.loc[1:2, "continuation C2ST"].notna().all() and pd.isna(table.loc[3, "continuation C2ST"])  # MuseGAN cannot continue
+    assert table.loc[1:2, "continuation NLL nats/s"].gt(0).all()
+    lst = res["listener"]
+    assert lst["floor"]["c2st"]["n"] == 12 and len(lst["real"]["features"]) == len(res["models"]["musegan"]["listener"]["features"])
+    assert res["models"]["musegan"]["listener"]["separating"][0]["auc"] != 0.5
+    assert {"notes/s", "polyphony", "sparse share", "outside real 5-95%"} <= set(res["models"]["perf-rnn"]["listener"]["spread"])
+    assert res["models"]["note-rnn"]["listener"]["stability"]["density_cv"] > 0
+    from pianogen.evaluation.compare import listener_tables
+
+    tables = listener_tables(res)
+    assert len(tables["tell"]) == 4 and len(tables["separating"]) == 9 and len(tables["stability"]) == 4
 
 
 def test_report_opens_from_disk_in_chromium(report, tmp_path):
@@ -54,6 +68,7 @@ def test_report_opens_from_disk_in_chromium(report, tmp_path):
         page.goto((report / "index.html").as_uri(), wait_until="load")
         page.wait_for_function("Array.from(document.querySelectorAll('audio')).every(a => a.readyState >= 1)", timeout=20_000)
         assert page.locator("#summary tbody tr").count() == 5
+        assert page.locator("#listener tbody tr").count() == 4  # the real floor and three models
         assert page.evaluate("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
         assert page.locator("audio").count() == 4 and page.locator("img").count() >= 7 + 4  # real music + 3 models
         shot = tmp_path / "report.png"

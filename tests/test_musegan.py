@@ -265,12 +265,12 @@ def test_latent_walk_for_long_pieces(tiny_ckpt):
     assert sample_gan(g, z=mid, bars=64).rolls.shape[2] == 64
 
 
-def test_selection_uses_validation_crops_and_reports_fresh_latents(prepared, tmp_path):
+def test_selection_uses_the_tuning_half_and_reports_fresh_latents(prepared, tmp_path):
     from pianogen.data import load_pieces
 
     task = make_gan_task(str(prepared), 0, {}, TINY, GANConfig(n_critic=1, eval_samples=4, real_reference=8), out=str(tmp_path / "g"))
     has_val = (load_pieces(str(prepared))["split"] == "validation").any()
-    assert task.reference_split == ("validation" if has_val else "train")
+    assert task.reference_split == ("validation-tuning" if has_val else "train")  # the reporting half stays unseen
     cfg = TrainConfig(max_steps=1, eval_every=1, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
     report = Trainer(task, cfg, tmp_path / "g").fit()
     final = report["final"]

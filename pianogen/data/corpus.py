@@ -27,6 +27,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from pianogen.data.halves import HALVES, parse_half, select_half
 from pianogen.data.maestro import METADATA_NAMES, SPLITS, find_metadata, parse_metadata
 from pianogen.data.midi import MidiReadError, read_midi_arrays
 from pianogen.io import OutputExistsError, atomic_path, write_json
@@ -409,6 +410,8 @@ def load_pieces(data_dir: str | os.PathLike, split: str | None = None) -> pd.Dat
     pieces = pd.read_parquet(path)
     if split is not None:
         _check_split(split, pieces)
+        if parse_half(split):  # validation-tuning, validation-reporting, ...: see pianogen.data.halves
+            return select_half(pieces, split)
         pieces = pieces[pieces["split"] == split].reset_index(drop=True)
     return pieces
 
@@ -428,8 +431,10 @@ def load_notes(data_dir: str | os.PathLike, split: str | None = None) -> pd.Data
 
 def _check_split(split: str, pieces: pd.DataFrame) -> None:
     known = set(SPLITS) | set(pieces["split"])
-    if split not in known:
-        raise ValueError(f"unknown split {split!r}; choose from {sorted(known)}")
+    half = parse_half(split)
+    if split not in known and not (half and half[0] in known):
+        halves = [f"{s}-{h}" for s in sorted(known) for h in HALVES]
+        raise ValueError(f"unknown split {split!r}; choose from {sorted(known)} or a half by composition: {', '.join(halves)}")
 
 
 def corpus_name(data_dir) -> str:

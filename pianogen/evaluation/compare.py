@@ -37,8 +37,14 @@ class CompareConfig:
     model_defaults: bool = True  # sample each model at its measured best setting (NAME.json "sampling_defaults")
     audio: int = 2  # samples per model with audio in the page
     sample_rate: int = 22050  # audio in the report (smaller files)
-    split: str = "test"
+    split: str = "test"  # the reference: a test split or a reporting half (validation-reporting), never a split tuned on
     ceiling_split: str = "train"  # real music scored like a model (matched size, several draws)
+    listener_n: int = 96  # samples per model for the classifier test ("can a listener tell?"; 0: skip it)
+    continuations: int = 32  # held-out prompts each autoregressive model continues (0: none)
+    prompt_seconds: float = 10.0  # length of each prompt
+    long_n: int = 8  # samples of long_seconds per model for key and density stability (0: none)
+    long_seconds: float = 60.0
+    c2st_repeats: int = 5  # reshuffled repetitions of the classifier test's cross-validation
 
 
 def grouped_scores(feats: list[dict], ref: list[dict], groups: int) -> dict:
@@ -58,10 +64,13 @@ def grouped_scores(feats: list[dict], ref: list[dict], groups: int) -> dict:
     return {k: {"mean": float(np.mean([p[k] for p in per])), "sd": float(np.std([p[k] for p in per], ddof=1)) if groups > 1 else 0.0} for k in per[0]}
 
 
-def _model_samples(ck: Path, cfg: CompareConfig) -> tuple[str, list[pd.DataFrame], dict]:
-    """(kind, samples, extra metrics) for one checkpoint."""
+def _model_samples(ck: Path, cfg: CompareConfig, prompts: list | None = None) -> tuple[str, dict[str, list[pd.DataFrame]], dict]:
+    """(kind, samples, extra metrics) for one checkpoint. ``samples`` holds "unseeded" (the
+    first ``cfg.n`` score OA, all ``max(n, listener_n)`` the classifier test), "long" and, for
+    an autoregressive model given ``prompts``, "continuations" of each prompt."""
     from pianogen.checkpoints import load
 
+    total = max(cfg.n, cfg.listener_n)
     kind = load(ck)["kind"]
     if kind == "musegan":
         from pianogen.metrics.musegan import musegan_metrics
@@ -69,17 +78,39 @@ def _model_samples(ck: Path, cfg: CompareConfig) -> tuple[str, list[pd.DataFrame
 
         g = load_gan(ck)
         bars = max(1, int(round(cfg.seconds / g.roll_cfg.bar_seconds)))
-        results = [sample_gan(g, seed=cfg.seed + i, bars=bars) for i in range(cfg.n)]
-        rolls = np.concatenate([r.rolls for r in results])
+        results = [sample_gan(g, seed=cfg.seed + i, bars=bars) for i in range(total)]
+        rolls = np.concatenate([r.rolls for r in results[: cfg.n]])
         extra = musegan_metrics(rolls, g.roll_cfg.tracks, g.roll_cfg.low)
-        return kind, [r.notes[0] for r in results], {"musegan_metrics": extra}
+        long_bars = max(1, int(round(cfg.long_seconds / g.roll_cfg.bar_seconds)))
+        long = [sample_gan(g, seed=cfg.seed + i, bars=long_bars).notes[0] for i in range(cfg.long_n)]
+        return kind, {"unseeded": [r.notes[0] for r in results], "long": long}, {"musegan_metrics": extra}
+    from pianogen.evaluation.continuation import continue_prompts
     from pianogen.sampling import load_sampler, sample
 
     s = load_sampler(ck)
     t, p = sampling_setting(ck, cfg)
     tilt = s.default_tilt if cfg.model_defaults else 0.0  # the tilt belongs to the measured defaults
-    out = [sample(s, seconds=cfg.seconds, temperature=t, top_p=p, seed=cfg.seed + i, density=tilt) for i in range(cfg.n)]
+    setting = {"temperature": t, "top_p": p, "density": tilt}
+    out = {"unseeded": _batched(s, total, cfg.seconds, cfg.seed, setting),
+           "long": _batched(s, cfg.long_n, cfg.long_seconds, cfg.seed + 50_000, setting) if cfg.long_n else []}
+    if prompts:
+        out["continuations"] = continue_prompts(s, prompts, cfg.seconds, seed=cfg.seed + 100_000, **setting)
     return kind, out, {"temperature": t, "top_p": p, "tilt": tilt}
+
+
+BATCH = 48  # samples drawn together (one seed per batch: seed, seed + 1, ...)
+
+
+def _batched(sampler, n: int, seconds: float, seed: int, setting: dict) -> list[pd.DataFrame]:
+    """``n`` unseeded samples of ``seconds``, drawn ``BATCH`` at a time (batch k uses seed + k)."""
+    from pianogen.sampling import sample
+
+    out = []
+    for k, first in enumerate(range(0, n, BATCH)):
+        m = min(BATCH, n - first)
+        df = sample(sampler, seconds=seconds, seed=seed + k, n=m, **setting)
+        out += [df[df["sample"] == i].drop(columns="sample").reset_index(drop=True) for i in range(m)] if m > 1 else [df]
+    return out
 
 
 def sampling_setting(ck: Path, cfg: CompareConfig) -> tuple[float, float]:
@@ -130,95 +161,165 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
     """Sample, evaluate and write the report for ``checkpoints``; returns metrics.json's dict."""
     from tqdm import tqdm
 
-    from pianogen.audio import render
-    from pianogen.data import write_midi
-    from pianogen.io import write_json
-    from pianogen.plots import pianoroll_png
-    from pianogen.representations.pianoroll import TRACK_NAMES
+    from pianogen.evaluation.listener import ListenerConfig, Reference
+    from pianogen.io import atomic_path, write_json
 
     cfg = cfg or CompareConfig()
     t0 = time.perf_counter()
     out = Path(out)
     (out / "media").mkdir(parents=True, exist_ok=True)
     ref = reference_features(data_dir, cfg.split, cfg.seconds)
-    pool = reference_features(data_dir, cfg.ceiling_split, cfg.seconds)
     need = cfg.n // cfg.groups * cfg.groups
-    if len(pool) < need:
-        raise ValueError(f"{data_dir}: {len(pool)} {cfg.ceiling_split} segments, fewer than the {need} the real-music ceiling draws")
-    # The ceiling: real segments drawn at random (fixed seed), as many as each model's samples,
-    # scored exactly like a model.
-    ceiling = [pool[i] for i in np.random.default_rng(cfg.seed).choice(len(pool), need, replace=False)]
-    rows = [_row(f"real ({cfg.ceiling_split} split)", "data", grouped_scores(ceiling, ref, cfg.groups))]
+    rows = [_row(f"real ({cfg.ceiling_split} split)", "data", grouped_scores(_ceiling(data_dir, cfg, need), ref, cfg.groups))]
+    listener = None
+    if cfg.listener_n:
+        lcfg = ListenerConfig(n=cfg.listener_n, continuations=cfg.continuations, prompt_seconds=cfg.prompt_seconds,
+                              long_n=cfg.long_n, long_seconds=cfg.long_seconds, repeats=cfg.c2st_repeats)
+        listener = Reference(data_dir, cfg.split, cfg.seconds, cfg.ceiling_split, lcfg, seed=cfg.seed)
+        floor = listener.floor()
+        rows[0].update(_listener_columns(floor))
     details, model_feats, media = {}, {}, {}
-    copy_refs: dict = {}  # corpus -> its copy-check index, for the real reference row
+    copy_refs: dict = {}  # corpus -> its copy-check index, for the real reference rows
     for ck in tqdm([Path(c) for c in checkpoints], desc="compare", unit="model", disable=not progress):
         name = ck.stem
-        kind, samples, extra = _model_samples(ck, cfg)
-        feats = [piece_features(s) for s in samples if len(s) > 0]
+        kind, samples, extra = _model_samples(ck, cfg, listener.prompts if listener else None)
+        unseeded = samples["unseeded"]
+        feats = [piece_features(s) for s in unseeded[: cfg.n] if len(s) > 0]
         if len(feats) < need:
             raise ValueError(f"{ck}: only {len(feats)} of its {cfg.n} samples have notes")
-        scores = grouped_scores(feats[:need], ref, cfg.groups)
         report = read_report(ck)
-        row = _row(name, kind, scores)
-        nll = reported_nll(report)
-        row.update({
-            "NLL split": nll[0] if nll else None,
-            "NLL nats/token": nll[1]["nll_per_token"] if nll else None,
-            "NLL nats/s": nll[1]["nll_per_second"] if nll else None,
-            "temperature": extra.get("temperature"), "top-p": extra.get("top_p"), "tilt": extra.get("tilt"),
-            "steps": report.get("steps"), "train minutes": round(report["wall_seconds"] / 60, 1) if "wall_seconds" in report else None,
-            "parameters": sum(report.get("parameters", {}).values()) or None,
-        })
-        index_file, corpus = PassageIndex.path_for(ck), trained_corpus(report)
-        if index_file.is_file():
-            if corpus not in copy_refs:  # each corpus's index loads once, however many models learned from it
-                copy_refs[corpus] = PassageIndex.load(index_file)
-            index = copy_refs[corpus]
-            shared = [index.longest(x).notes for x in samples[:need]]
-            row.update({"shared passage notes (median)": float(np.median(shared)), "shared passage notes (max)": int(max(shared)),
-                        "copy-check corpus": corpus})
+        row = {**_row(name, kind, grouped_scores(feats[:need], ref, cfg.groups)), **_report_columns(report, extra)}
+        row.update(_copy_check(ck, report, unseeded[:need], copy_refs))
+        listen = None
+        if listener:
+            nll = None
+            if samples.get("continuations") is not None:
+                from pianogen.evaluation.continuation import continuation_nll
+
+                nll = continuation_nll(ck, listener.prompts, cfg.prompt_seconds, cfg.seconds)
+            listen = listener.score(unseeded, samples.get("continuations"), nll, samples.get("long"))
+            row.update(_listener_columns(listen))
         rows.append(row)
-        vs = compare_sets(feats[:need], ref, SCALAR_FEATURES + HIST_FEATURES)
-        details[name] = {"kind": kind, "checkpoint": str(ck), "vs_reference": vs, "summary": set_summary(feats), "musegan_metrics": extra.get("musegan_metrics"), "sampling": {k: extra[k] for k in ("temperature", "top_p", "tilt") if k in extra} or None,
-                         "config": report.get("config"), "wall_seconds": report.get("wall_seconds")}
+        details[name] = {"kind": kind, "checkpoint": str(ck), "vs_reference": compare_sets(feats[:need], ref, SCALAR_FEATURES + HIST_FEATURES),
+                         "summary": set_summary(feats), "musegan_metrics": extra.get("musegan_metrics"),
+                         "sampling": {k: extra[k] for k in ("temperature", "top_p", "tilt") if k in extra} or None,
+                         "config": report.get("config"), "wall_seconds": report.get("wall_seconds"), "listener": listen}
         model_feats[name] = feats
-        media[name] = []
-        track_names = TRACK_NAMES["voices"] if kind == "musegan" else None
-        for i, s in enumerate(samples[: cfg.audio]):
-            if len(s) == 0:
-                continue
-            stem = out / "media" / f"{name}_{i}"
-            write_midi(s, stem.with_suffix(".mid"))
-            render(s, stem.with_suffix(".wav"), sample_rate=cfg.sample_rate)
-            pianoroll_png(s, stem.with_suffix(".png"), title=f"{name}, seed {cfg.seed + i}", track_names=track_names, width=8, height=2.8)
-            media[name].append(stem.name)
-    # Real music to listen to beside the models: reference segments drawn with the same seed.
-    real_pool = reference_segments(data_dir, cfg.split, cfg.seconds)
-    real_media = []
-    for i, j in enumerate(np.random.default_rng(cfg.seed).choice(len(real_pool), min(cfg.audio, len(real_pool)), replace=False)):
-        stem = out / "media" / f"real_{i}"
-        write_midi(real_pool[j], stem.with_suffix(".mid"))
-        render(real_pool[j], stem.with_suffix(".wav"), sample_rate=cfg.sample_rate)
-        pianoroll_png(real_pool[j], stem.with_suffix(".png"), title=f"real music ({cfg.split} split)", width=8, height=2.8)
-        real_media.append(stem.name)
-    if copy_refs:
-        # What real, unseen music shares with a training corpus by chance: the reference row.
-        corpus, index = next(iter(copy_refs.items()))
-        real_segments = reference_segments(data_dir, cfg.split, cfg.seconds)[:need]
-        shared = [index.longest(x).notes for x in real_segments]
-        rows.append({"model": f"real ({cfg.split} split) vs {corpus}", "kind": "data", "shared passage notes (median)": float(np.median(shared)),
-                     "shared passage notes (max)": int(max(shared)), "copy-check corpus": corpus})
+        media[name] = _write_media(out, name, kind, unseeded[: cfg.audio], cfg)
+    real_media = _real_media(out, data_dir, cfg)
+    rows += _copy_baselines(data_dir, cfg, need, copy_refs)
     plots = {f: _hist_plot(f, [r[f] for r in ref], {m: [x[f] for x in fs] for m, fs in model_feats.items()}, out / "media" / f"hist_{f}.png") for f in SUMMARY_FEATURES}
     table = pd.DataFrame(rows)
-    from pianogen.io import atomic_path
-
     with atomic_path(out / "metrics.csv") as tmp:
         table.to_csv(tmp, index=False)
     result = {"config": asdict(cfg), "checkpoints": [str(c) for c in checkpoints], "data": str(data_dir), "table": rows, "models": details,
               "reference_segments": len(ref), "media": {"real": real_media, **media}, "seconds_taken": round(time.perf_counter() - t0, 1)}
+    if listener:
+        result["listener"] = {"real": listener.real_row(), "floor": floor, "features": listener.names}
     write_json(out / "metrics.json", result)
-    _write_html(out, table, plots, media, details, cfg, real_media)
+    _write_html(out, table, plots, media, details, cfg, real_media, result.get("listener"))
     return result
+
+
+def _ceiling(data_dir, cfg: CompareConfig, need: int) -> list[dict]:
+    """The ceiling: ``need`` real segments of the ceiling split drawn at random (fixed seed),
+    scored exactly like a model."""
+    pool = reference_features(data_dir, cfg.ceiling_split, cfg.seconds)
+    if len(pool) < need:
+        raise ValueError(f"{data_dir}: {len(pool)} {cfg.ceiling_split} segments, fewer than the {need} the real-music ceiling draws")
+    return [pool[i] for i in np.random.default_rng(cfg.seed).choice(len(pool), need, replace=False)]
+
+
+def _report_columns(report: dict, extra: dict) -> dict:
+    """A model row's columns from its training report: NLL, sampling setting, cost."""
+    nll = reported_nll(report)
+    return {
+        "NLL split": nll[0] if nll else None,
+        "NLL nats/token": nll[1]["nll_per_token"] if nll else None,
+        "NLL nats/s": nll[1]["nll_per_second"] if nll else None,
+        "temperature": extra.get("temperature"), "top-p": extra.get("top_p"), "tilt": extra.get("tilt"),
+        "steps": report.get("steps"), "train minutes": round(report["wall_seconds"] / 60, 1) if "wall_seconds" in report else None,
+        "parameters": sum(report.get("parameters", {}).values()) or None,
+    }
+
+
+def _listener_columns(scores: dict) -> dict:
+    """The table's "can a listener tell?" columns of one row (a model, or the real floor)."""
+    out = {}
+    for c, label in (("logistic", "C2ST"), ("boosting", "C2ST boosting")):
+        out[label], out[f"{label} sd"] = scores["c2st"][c]["accuracy"], scores["c2st"][c]["sd"]
+    cont = scores.get("continuation")
+    if cont:
+        out["continuation C2ST"], out["continuation C2ST sd"] = cont["c2st"]["logistic"]["accuracy"], cont["c2st"]["logistic"]["sd"]
+        out["key agreement"] = cont["key_agreement"]
+        out["continuation NLL nats/s"] = cont["nll_per_second"]
+    out["sparse share"] = scores["spread"]["sparse share"]
+    out["outside real 5-95%"] = scores["spread"]["outside real 5-95%"]
+    return out
+
+
+def _copy_check(ck: Path, report: dict, samples: list[pd.DataFrame], copy_refs: dict) -> dict:
+    """The longest passage the samples share with the model's training corpus (its shipped
+    index), loading each corpus's index once into ``copy_refs``."""
+    index_file, corpus = PassageIndex.path_for(ck), trained_corpus(report)
+    if not index_file.is_file():
+        return {}
+    if corpus not in copy_refs:
+        copy_refs[corpus] = PassageIndex.load(index_file)
+    shared = [copy_refs[corpus].longest(x).notes for x in samples]
+    return {"shared passage notes (median)": float(np.median(shared)), "shared passage notes (max)": int(max(shared)), "copy-check corpus": corpus}
+
+
+def _copy_baselines(data_dir, cfg: CompareConfig, need: int, copy_refs: dict) -> list[dict]:
+    """What real, unseen music shares with each training corpus by chance: one row per corpus,
+    ``need`` reference segments drawn at random across all pieces (fixed seed)."""
+    if not copy_refs:
+        return []
+    pool = reference_segments(data_dir, cfg.split, cfg.seconds)
+    drawn = [pool[i] for i in np.random.default_rng(cfg.seed).choice(len(pool), min(need, len(pool)), replace=False)]
+    rows = []
+    for corpus, index in copy_refs.items():
+        shared = [index.longest(x).notes for x in drawn]
+        rows.append({"model": f"real ({cfg.split} split) vs {corpus}", "kind": "data", "shared passage notes (median)": float(np.median(shared)),
+                     "shared passage notes (max)": int(max(shared)), "copy-check corpus": corpus})
+    return rows
+
+
+def _write_media(out: Path, name: str, kind: str, samples: list[pd.DataFrame], cfg: CompareConfig) -> list[str]:
+    """MIDI, audio and a pianoroll of the first samples; returns their file stems."""
+    from pianogen.audio import render
+    from pianogen.data import write_midi
+    from pianogen.plots import pianoroll_png
+    from pianogen.representations.pianoroll import TRACK_NAMES
+
+    stems = []
+    track_names = TRACK_NAMES["voices"] if kind == "musegan" else None
+    for i, s in enumerate(samples):
+        if len(s) == 0:
+            continue
+        stem = out / "media" / f"{name}_{i}"
+        write_midi(s, stem.with_suffix(".mid"))
+        render(s, stem.with_suffix(".wav"), sample_rate=cfg.sample_rate)
+        pianoroll_png(s, stem.with_suffix(".png"), title=f"{name}, sample {i}", track_names=track_names, width=8, height=2.8)
+        stems.append(stem.name)
+    return stems
+
+
+def _real_media(out: Path, data_dir, cfg: CompareConfig) -> list[str]:
+    """Real music to listen to beside the models: reference segments drawn with the same seed."""
+    from pianogen.audio import render
+    from pianogen.data import write_midi
+    from pianogen.plots import pianoroll_png
+
+    pool = reference_segments(data_dir, cfg.split, cfg.seconds)
+    stems = []
+    for i, j in enumerate(np.random.default_rng(cfg.seed).choice(len(pool), min(cfg.audio, len(pool)), replace=False)):
+        stem = out / "media" / f"real_{i}"
+        write_midi(pool[j], stem.with_suffix(".mid"))
+        render(pool[j], stem.with_suffix(".wav"), sample_rate=cfg.sample_rate)
+        pianoroll_png(pool[j], stem.with_suffix(".png"), title=f"real music ({cfg.split} split)", width=8, height=2.8)
+        stems.append(stem.name)
+    return stems
 
 
 COLUMN_LABELS = {
@@ -228,12 +329,16 @@ COLUMN_LABELS = {
 }
 
 
+LISTENER_COLUMNS = ("C2ST", "C2ST boosting", "continuation C2ST", "key agreement", "continuation NLL nats/s", "sparse share", "outside real 5-95%")
+
+
 def display_table(table: pd.DataFrame, oa_columns: bool = False) -> pd.DataFrame:
     """The table as people read it (plain text cells): readable headers with units, "mean ± sd"
-    cells, sensible rounding; per-feature OA columns only if asked (mean OA summarizes them)."""
+    cells, sensible rounding; per-feature OA columns only if asked (mean OA summarizes them).
+    The "can a listener tell?" columns have their own tables (:func:`listener_tables`)."""
     out = pd.DataFrame({"model": table["model"]})
     for c in table.columns:
-        if c in ("model", "kind") or c.endswith(" sd") or (c.startswith("OA ") and not oa_columns):
+        if c in ("model", "kind") or c.endswith(" sd") or (c.startswith("OA ") and not oa_columns) or c in LISTENER_COLUMNS:
             continue
         sd = table.get(f"{c} sd")
         label = COLUMN_LABELS.get(c, c)
@@ -252,6 +357,77 @@ def display_table(table: pd.DataFrame, oa_columns: bool = False) -> pd.DataFrame
     return out
 
 
+def _pm(d: dict) -> str:
+    return f"{d['accuracy']:.2f} ± {d['sd']:.2f}"
+
+
+def _pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.0f}%"
+
+
+def listener_tables(result: dict) -> dict[str, pd.DataFrame]:
+    """The "can a listener tell?" part of a comparison (metrics.json's dict) as tables of text:
+    ``tell`` (classifier accuracies), ``separating`` (what gives each model away), ``features``
+    (medians of the new features), ``spread`` (single samples' texture) and ``stability``."""
+    lst = result.get("listener")
+    if not lst:
+        return {}
+    real, floor = lst["real"], lst["floor"]
+    models = {m: d["listener"] for m, d in result["models"].items() if d.get("listener")}
+    tell = [{"source": "real music of other compositions (floor)", "classifier accuracy (logistic)": _pm(floor["c2st"]["logistic"]),
+             "gradient boosting": _pm(floor["c2st"]["boosting"]), "continuations: accuracy": "–",
+             "continuations in the prompt's key": _pct(real.get("continuation_key_agreement")) + " (real)", "NLL of real continuation (nats/s)": "–"}]
+    for m, d in models.items():
+        c = d.get("continuation")
+        tell.append({"source": m, "classifier accuracy (logistic)": _pm(d["c2st"]["logistic"]), "gradient boosting": _pm(d["c2st"]["boosting"]),
+                     "continuations: accuracy": _pm(c["c2st"]["logistic"]) if c else "–",
+                     "continuations in the prompt's key": _pct(c["key_agreement"]) if c else "–",
+                     "NLL of real continuation (nats/s)": f"{c['nll_per_second']:.1f}" if c and c.get("nll_per_second") is not None else "–"})
+    sep = [{"model": m, "feature": f["feature"], "AUC (0.5 = same)": f"{f['auc']:.2f}", "real median": _num(round(f["real_median"], 3)),
+            "model median": _num(round(f["generated_median"], 3))} for m, d in models.items() for f in d["separating"][:3]]
+    named = [("real (reference)", real), ("real (floor)", floor), *models.items()]
+    feats = [{"source": n, **{k: _num(round(v, 3)) for k, v in d["features"].items()}} for n, d in named]
+    spread = []
+    for n, d in named:
+        sp = d["spread"]
+        spread.append({"source": n, **{f"notes/s p{q}": f"{sp['notes/s'][f'p{q}']:.1f}" for q in (5, 50, 95)},
+                       **{f"polyphony p{q}": f"{sp['polyphony'][f'p{q}']:.1f}" for q in (5, 50, 95)},
+                       "below 3 notes/s": _pct(sp["sparse share"]), "outside real 5-95%": _pct(sp["outside real 5-95%"])})
+    stab = [{"source": n, **{k: f"{v:.2f}" for k, v in d["stability"].items()}} for n, d in [("real (reference)", real), *models.items()] if d.get("stability")]
+    return {"tell": pd.DataFrame(tell), "separating": pd.DataFrame(sep), "features": pd.DataFrame(feats), "spread": pd.DataFrame(spread),
+            "stability": pd.DataFrame(stab)}
+
+
+def _html_table(df: pd.DataFrame, elem_id: str = "") -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in r) + "</tr>" for r in df.itertuples(index=False))
+    ident = f' id="{elem_id}"' if elem_id else ""
+    return f'<div style="overflow-x:auto"><table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+def _listener_html(result: dict | None, cfg: CompareConfig) -> str:
+    tables = listener_tables(result) if result else {}
+    if not tables:
+        return ""
+    return f"""<h2>Can a listener tell?</h2>
+<p>A classifier two-sample test: logistic regression (and gradient boosting) on about 120 transposition-free features of
+each {cfg.seconds:g} s segment learns to tell a model's samples ({cfg.listener_n} unseeded) from real {cfg.split}-split segments;
+the number is its cross-validated accuracy (0.5 = it cannot tell; mean &plusmn; sd over {cfg.c2st_repeats} x 5 folds), with every
+performance of one composition in one fold. The floor: as many real {cfg.ceiling_split}-split segments (other compositions)
+scored the same way. Continuations: each model continues {cfg.continuations} held-out {cfg.prompt_seconds:g} s openings for
+{cfg.seconds:g} s, judged against what the pianist really played next.</p>
+{_html_table(tables["tell"], "listener")}
+<h3>What gives each model away</h3><p>The features that tell its samples from real music best on their own (ROC AUC: 0.5 = no
+difference, 1 = the model's are always higher, 0 = always lower).</p>{_html_table(tables["separating"], "separating")}
+<h3>Repetition, dynamics, micro-timing, note lengths</h3><p>Medians per segment: recurring melodic, rhythmic and melodic+rhythmic
+figures (share of n-grams that recur), chroma similarity 4 s apart and the harmonic return (best match 2-16 s back), velocity
+change between successive notes, smoothness of chord loudness (lag-1 autocorrelation), top note loudest, onset spread inside
+chords (ms; share under 5 ms), notes held 4.95 s or more and notes under 50 ms.</p>{_html_table(tables["features"], "new-features")}
+<h3>One sample at a time</h3><p>Notes per second and polyphony across single samples (percentiles), the share below 3 notes/s
+and the share outside real music's 5th-95th percentile range in either (real: about 10% by construction).</p>{_html_table(tables["spread"], "spread")}
+{("<h3>Long pieces</h3><p>Over " + f"{cfg.long_seconds:g}" + " s in 10 s windows (medians): share of windows in the whole piece's key, share of adjacent windows that change key, variation of notes/s across windows, last window's notes/s over the first's.</p>" + _html_table(tables["stability"], "stability")) if len(tables["stability"]) else ""}"""
+
+
 def _num(v) -> str:
     """A number rounded for reading: 3 decimals below 10, 2 below 100, else 1; ints with commas."""
     if isinstance(v, (int, np.integer)):
@@ -262,7 +438,8 @@ def _num(v) -> str:
     return f"{v:,.3f}" if abs(v) < 10 else (f"{v:,.2f}" if abs(v) < 100 else f"{v:,.1f}")
 
 
-def _write_html(out: Path, table: pd.DataFrame, plots: dict, media: dict, details: dict, cfg: CompareConfig, real_media: list[str]) -> None:
+def _write_html(out: Path, table: pd.DataFrame, plots: dict, media: dict, details: dict, cfg: CompareConfig, real_media: list[str],
+                listener: dict | None = None) -> None:
     from pianogen.io import atomic_path
 
     shown = display_table(table)
@@ -298,9 +475,10 @@ covers every feature, histograms included. Every number is the mean &plusmn; sd 
 {cfg.n // cfg.groups} samples. The first row is the ceiling: {cfg.n} real {cfg.ceiling_split}-split segments drawn at random and
 scored exactly like a model. NLL is on the split named beside it (lower is better).</p>
 <div style="overflow-x:auto"><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>
+{_listener_html({"listener": listener, "models": details} if listener else None, cfg)}
 <h2>Feature distributions</h2><div id="hists">{hists}</div>
 <h2>Samples</h2>{''.join(sections)}
-<h2>How this was made</h2><pre>python scripts/compare.py {' '.join(html.escape(details[m]['checkpoint']) for m in details)} --n {cfg.n} --seconds {cfg.seconds:g} --seed {cfg.seed}</pre>
+<h2>How this was made</h2><pre>python scripts/compare.py {' '.join(html.escape(details[m]['checkpoint']) for m in details)} --split {cfg.split} --n {cfg.n} --seconds {cfg.seconds:g} --seed {cfg.seed} --listener-n {cfg.listener_n} --continuations {cfg.continuations}</pre>
 </body></html>"""
     with atomic_path(out / "index.html") as tmp:
         tmp.write_text(page, encoding="utf-8")

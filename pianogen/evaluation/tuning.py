@@ -31,7 +31,7 @@ def sampled_features(sampler, **kwargs) -> list[dict]:
     return [piece_features(g) for _, g in batch.groupby("sample") if len(g) > 1]
 
 
-def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation",
+def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation-tuning",
                    temperatures=(0.8, 0.9, 1.0, 1.1), top_ps=(0.9, 0.95, 1.0), n: int = 16, seconds: float = 20.0,
                    seed: int = 1000, progress: bool = True, tilts=(0.0,)) -> dict[str, Any]:
     """``{"rows": [...], "real": {...}}``: one row per (temperature, top_p, tilt) with mean OA,

@@ -31,6 +31,12 @@ class NoteTupleCodec:
         tokens = np.asarray(tokens).reshape(-1, 4)
         return note_tuples.decode(tokens[(tokens != self.bos).all(axis=1)], self.config, start)
 
+    def token_seconds(self, tokens: np.ndarray) -> np.ndarray:
+        """Onset (s from the piece's start) of each token's note; the BOS row is at 0."""
+        steps = np.asarray(tokens)[:, 0]
+        real = steps < len(self.config.step_grid.values)
+        return np.cumsum(np.where(real, self.config.step_grid.values[np.where(real, steps, 0)], 0.0))
+
     def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
         p = tokens[:, 1][tokens[:, 1] < 128]
         return (int(p.min()), int(p.max())) if len(p) else (60, 60)
@@ -63,6 +69,13 @@ class PerformanceCodec:
     def events(self, tokens: np.ndarray) -> np.ndarray:
         """The event ids of a token array (these tokens are nothing but events)."""
         return np.asarray(tokens)
+
+    def token_seconds(self, tokens: np.ndarray) -> np.ndarray:
+        """Time (s from the piece's start) at which each token happens: the sum of the
+        TIME_SHIFTs before it (a TIME_SHIFT itself happens where it starts)."""
+        e, c = self.events(tokens), self.config
+        shift = np.where((e >= c.time_shift) & (e < c.velocity), e - c.time_shift + 1, 0) * c.shift_seconds
+        return np.concatenate([[0.0], np.cumsum(shift)[:-1]])
 
     def pitch_range(self, tokens: np.ndarray) -> tuple[int, int]:
         p = tokens[tokens < self.config.time_shift] % 128
