@@ -209,3 +209,23 @@ def test_token_seconds_follow_the_music():
         else:  # one token per note (after BOS), at its onset
             onsets = t[1:]
         assert onsets == pytest.approx([0.0, 0.5, 1.0, 2.0], abs=0.011)
+
+
+def test_features_of_any_note_list_are_finite_and_transposition_free():
+    """Property test: random note lists (chords, re-strikes, zero-length notes, silence) give
+    finite features, the same a few semitones up."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    note = st.tuples(st.integers(33, 96), st.integers(1, 127), st.floats(0, 20, allow_nan=False), st.floats(0, 6, allow_nan=False))
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(note, min_size=2, max_size=60), st.integers(-12, 12))
+    def check(rows, k):
+        p, v, s, d = (np.array(c) for c in zip(*rows))
+        n = notes_frame(p, v, s, s + d)
+        f, g = segment_features(n), segment_features(n.assign(pitch=n["pitch"] + k))
+        assert all(np.isfinite(x) for x in f.values())
+        assert f == pytest.approx(g, abs=1e-7)
+
+    check()
