@@ -31,6 +31,7 @@ from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
 from pianogen.evaluation.tuning import default_tilt  # noqa: E402
 from pianogen.evaluation.tuning import UNTUNED, sampling_setting  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
+from pianogen.models import NOTE_KINDS  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
 
@@ -79,6 +80,9 @@ WHAT_IT_IS = {
                 "as (time since the last note, pitch, length, loudness).",
     "transformer": "A Music Transformer-style decoder: self-attention over its last few hundred performance events "
                    "(rotary relative positions; a key/value cache makes each new event one step), writing the same events as perf-rnn.",
+    "note-transformer": "A Transformer over whole notes: each position is one note (time since the last onset, pitch, length, "
+                        "loudness), predicted field by field, so its context of a few hundred notes holds tens of seconds of music "
+                        "and each note's length and loudness are its own choice.",
     "musegan": "MuseGAN (Dong et al. 2018): a GAN that paints whole pianorolls of three voices (melody, inner, bass) "
                "bar by bar from random latent vectors.",
 }
@@ -122,7 +126,7 @@ def model_card(path: Path) -> str:
     nll = reported_nll(info)
     if nll is not None:
         where, r = nll
-        unit = "note" if kind == "note-rnn" else "event"
+        unit = "note" if kind in NOTE_KINDS else "event"
         given = " given the true density of the next 3 s at every step, so not comparable with the others" if conditioned else ""
         lines.append(f"Held-out likelihood on {where}{given}: {r['nll_per_token']:.3f} nats per {unit}, {r['nll_per_second']:.1f} nats per second of music (lower is better).")
     elif "distance" in info.get("final", {}):

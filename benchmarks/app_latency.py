@@ -27,7 +27,7 @@ from pianogen.sampling import load_gan, load_sampler, sample, sample_gan  # noqa
 def main() -> None:
     out = Path(tempfile.mkdtemp())
     # Every shipped autoregressive checkpoint, sampled at its recorded defaults, as the app does.
-    names = [n for n in ("note-rnn", "perf-rnn", "transformer") if (ROOT / "checkpoints" / f"{n}.pt").is_file()]
+    names = [n for n in ("note-rnn", "perf-rnn", "transformer", "note-transformer") if (ROOT / "checkpoints" / f"{n}.pt").is_file()]
     rnns = {n: load_sampler(ROOT / "checkpoints" / f"{n}.pt") for n in names}
     gan = load_gan(ROOT / "checkpoints" / "musegan.pt")
     pianoroll_png(sample(rnns["perf-rnn"], seconds=2), out / "warm.png")  # matplotlib's first import

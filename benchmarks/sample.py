@@ -42,7 +42,7 @@ def windowed_reference(sampler, n_tokens: int, window: int = 64) -> None:
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(0)
     m = sampler.model
-    if sampler.kind == "transformer":
+    if sampler.context:
         window = m.config.context  # the uncached re-read of the same attention span
     if isinstance(sampler.codec, PerformanceCodec):
         seq = [int(sampler.codec.bos)]

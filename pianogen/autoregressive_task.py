@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from pianogen.data.corpus import corpus_name
+from pianogen.models import NOTE_KINDS, WINDOWED_KINDS
 from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW, DensityControlCodec
 from pianogen.training import Task, TrainConfig, process_rank
 
@@ -71,12 +72,12 @@ def targets(kind: str, tokens: torch.Tensor) -> torch.Tensor:
     """What a model predicts from ``tokens``: the next tokens (only the event column of
     density-controlled performance tokens)."""
     nxt = tokens[:, 1:]
-    return nxt[..., 0] if kind != "note-rnn" and nxt.dim() == 3 else nxt
+    return nxt[..., 0] if kind not in NOTE_KINDS and nxt.dim() == 3 else nxt
 
 
 def sequence_loss(kind: str, outputs, target: torch.Tensor, reduction: str = "mean"):
     """NLL (nats) of ``target`` under a model's forward outputs; (loss, per-field parts)."""
-    if kind == "note-rnn":
+    if kind in NOTE_KINDS:
         parts = [F.cross_entropy(lg.flatten(0, -2).float(), target[..., i].flatten(), reduction=reduction) for i, lg in enumerate(outputs)]
         return sum(parts), parts
     return F.cross_entropy(outputs.flatten(0, 1).float(), target.flatten(), reduction=reduction), []
@@ -84,32 +85,51 @@ def sequence_loss(kind: str, outputs, target: torch.Tensor, reduction: str = "me
 
 def run_model(model, kind: str, tokens: torch.Tensor, state=None):
     """Forward over tokens[:, :-1] predicting tokens[:, 1:]; returns (outputs, state)."""
-    if kind == "note-rnn":
+    if kind in NOTE_KINDS:
         return model(tokens[:, :-1], state, target=tokens[:, 1:])
     if tokens.dim() == 3:  # (event, density bin): each step sees the density of the event it predicts
         return model(tokens[:, :-1, 0], state, density=tokens[:, 1:, 1])
     return model(tokens[:, :-1], state)
 
 
+def windows(piece: np.ndarray, context: int) -> list[tuple[np.ndarray, int]]:
+    """A long piece as a Transformer is trained on it: windows of ``context`` inputs (plus the
+    targets' last token) every ``context // 2`` tokens, each scored from the position where the
+    previous one stopped, so every token is predicted from at least half a context of history
+    computed inside one window (never through a cache that slid past a training window).
+    Returns (tokens, first position scored) pairs; the first window scores from position 1."""
+    stride = max(1, context // 2)
+    out, s = [(piece[: context + 1], 1)], 0
+    while s + context + 1 < len(piece):
+        s += stride
+        out.append((piece[s : s + context + 1], context - stride + 1))
+    return out
+
+
 @torch.no_grad()
 def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int = 1024, batch: int = 16) -> tuple[float, int]:
-    """Total NLL (nats) and token count of whole pieces, state carried across chunks.
+    """Total NLL (nats) and token count of whole pieces.
 
-    Pieces are batched (padded; padded targets ignored) so evaluation stays fast on CPU.
+    RNNs carry their state across chunks; Transformers score overlapping windows of their
+    context (:func:`windows`), the regime they were trained and sample in. Pieces (or windows)
+    are batched (padded; padded targets ignored) so evaluation stays fast on CPU.
     """
     total, count = 0.0, 0
-    # A Transformer's chunks stay within its attention span (its cache carries the rest).
-    chunk = min(chunk, getattr(getattr(model, "config", None), "context", chunk))
-    order = sorted(range(len(pieces)), key=lambda i: len(pieces[i]))
+    if kind in WINDOWED_KINDS:
+        chunk = model.config.context
+        items = [w for p in pieces for w in windows(p, chunk)]
+    else:
+        items = [(p, 1) for p in pieces]
+    order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
     for b in range(0, len(order), batch):
-        group = [pieces[i] for i in order[b : b + batch]]
-        longest = max(len(p) for p in group)
-        shape = (len(group), longest) + group[0].shape[1:]
+        group = [items[i] for i in order[b : b + batch]]
+        longest = max(len(p) for p, _ in group)
+        shape = (len(group), longest) + group[0][0].shape[1:]
         toks = np.zeros(shape, dtype=np.int64)
         mask = np.zeros((len(group), longest), dtype=bool)
-        for j, p in enumerate(group):
+        for j, (p, first) in enumerate(group):
             toks[j, : len(p)] = p
-            mask[j, : len(p)] = True
+            mask[j, first : len(p)] = True  # targets scored (position 0 is never a target)
         toks_t, mask_t = torch.from_numpy(toks).to(device), torch.from_numpy(mask).to(device)
         state = None
         for s in range(0, longest - 1, chunk):
@@ -117,7 +137,7 @@ def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int 
             outputs, state = run_model(model, kind, piece, state)
             valid = mask_t[:, s + 1 : s + chunk + 1]
             target = targets(kind, piece)
-            if kind == "note-rnn":
+            if kind in NOTE_KINDS:
                 nll = sum(F.cross_entropy(lg.float().transpose(1, -1), target[..., i], reduction="none") for i, lg in enumerate(outputs))
             else:
                 nll = F.cross_entropy(outputs.float().transpose(1, -1), target, reduction="none")
@@ -199,7 +219,7 @@ class SequenceTask(Task):
             total, count = sequence_nll(self.models["model"], self.kind, self.eval_pieces[split], trainer.device)
             secs = self.split_seconds(split)
             out[split] = {"nll_per_token": total / count, "nll_per_second": total / secs, "tokens": count, "seconds": round(secs, 2)}
-        vocab = self.codec.config.vocab_sizes if self.kind == "note-rnn" else self.codec.config.vocab_size
+        vocab = self.codec.config.vocab_sizes if self.kind in NOTE_KINDS else self.codec.config.vocab_size
         # Baselines fit on train, smoothing chosen on validation, scored on test (validation
         # when the corpus has no test split: then slightly flattering to the baselines).
         rs = self.report_split
@@ -253,11 +273,11 @@ def make_sequence_task(kind: str, data_dir: str, cfg: TrainConfig, model_overrid
         model_cfg["density_bins"] = codec.density.n_bins  # the codec decides how many bins there are
     else:
         codec = CODEC_FOR_MODEL[kind]()
-    if kind == "note-rnn":
+    if kind in NOTE_KINDS:
         model_cfg.setdefault("vocab_sizes", codec.config.vocab_sizes)
     else:
         model_cfg.setdefault("vocab_size", codec.config.vocab_size)
-    if kind == "transformer":
+    if kind in WINDOWED_KINDS:
         model_cfg.setdefault("context", cfg.seq_len)  # attend over the whole training window
         if cfg.seq_len > model_cfg["context"]:
             raise ValueError(f"seq_len {cfg.seq_len} is longer than the Transformer's context {model_cfg['context']}")

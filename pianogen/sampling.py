@@ -126,7 +126,7 @@ def _expand_state(state, n: int):
     return state.expand(-1, n, -1).contiguous()
 
 
-AUTOREGRESSIVE = ("note-rnn", "perf-rnn", "transformer")
+AUTOREGRESSIVE = ("note-rnn", "perf-rnn", "transformer", "note-transformer")
 
 
 class SequenceSampler:
@@ -271,9 +271,33 @@ class SequenceSampler:
             secs = torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32)
         return (-float(density) * secs).to(self.device)
 
+    @property
+    def context(self) -> int | None:
+        """A Transformer's attention span in tokens (its training window); None for an RNN."""
+        return getattr(self.model.config, "context", None)
+
+    def _start(self, primer: np.ndarray) -> torch.Tensor:
+        """The primer as a (1, T, ...) tensor; for a Transformer only its last ``context`` tokens
+        (all it can attend to: memory and time stay bounded by the context, whatever the seed)."""
+        x = torch.as_tensor(primer, device=self.device)[None]
+        return x[:, -self.context :] if self.context else x
+
+    def _advance(self, tok: torch.Tensor, state, history, **ctl):
+        """Feed one new token per row (``history()`` gives every token so far, (n, T, ...)).
+
+        A Transformer is trained on windows of ``context`` tokens, so it samples in them: when its
+        cache holds a whole window, it re-reads its last ``context // 2`` tokens from scratch
+        instead of sliding on (a sliding cache lets layer l see l x context tokens back, further
+        than any training window showed it). Each token is then predicted from between half a
+        context and a whole one of history, exactly as in training and in :func:`pianogen.autoregressive_task.windows`."""
+        if self.context and state.pos >= self.context:
+            out, state = self.model(history()[:, -max(1, self.context // 2) :])
+            return out[:, -1], state
+        return self.model.step(tok, state, **ctl)
+
     def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, control: int | None = None) -> list[np.ndarray]:
         c = self.codec.config
-        x = torch.as_tensor(self.codec.events(primer), device=self.device)[None]
+        x = self._start(self.codec.events(primer))
         # A density-conditioned model is told the target density at every step, the seed's
         # included (its last step already predicts the first new event).
         ctl = {} if control is None else {"density": torch.full_like(x, control)}
@@ -296,7 +320,7 @@ class SequenceSampler:
                 break
             if control is not None:
                 ctl["density"] = torch.full_like(tok, control)
-            logits, state = self.model.step(tok, state, **ctl)
+            logits, state = self._advance(tok, state, lambda: torch.cat([x.expand(n, -1), buf[: i + 1].T], 1), **ctl)
         length = torch.where(done_at >= 0, done_at, i + 1).cpu()
         buf = buf.cpu()
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
@@ -304,7 +328,7 @@ class SequenceSampler:
     def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None) -> list[np.ndarray]:
         dev = self.device
         grid = torch.as_tensor(self.codec.config.step_grid.values, device=dev)
-        x = torch.as_tensor(primer, device=dev)[None]
+        x = self._start(primer)
         h, state = self.model(x)
         h = h[:, -1].expand(n, -1)
         state = _expand_state(state, n)
@@ -325,7 +349,7 @@ class SequenceSampler:
             done_at = torch.where((done_at < 0) & (onset >= seconds), i + 1, done_at)
             if (done_at >= 0).all():
                 break
-            h, state = self.model.step(note, state)
+            h, state = self._advance(note, state, lambda: torch.cat([x.expand(n, -1, -1), buf[: i + 1].transpose(0, 1)], 1))
         length = torch.where(done_at >= 0, done_at, i + 1).cpu()
         buf = buf.cpu()
         return [buf[: int(length[r]), r].numpy() for r in range(n)]

@@ -17,9 +17,9 @@ def main() -> int:
     from pianogen.evaluation.likelihood import checkpoint_nll, record_evaluation
 
     ap = parser(__doc__, "python scripts/evaluate_nll.py checkpoints/perf-rnn.pt --data data/prepared/maestro-mini --split test --record")
-    ap.add_argument("checkpoints", nargs="+", help="NAME.pt files (note-rnn, perf-rnn)")
+    ap.add_argument("checkpoints", nargs="+", help="NAME.pt files of autoregressive models (perf-rnn, transformer, note-rnn, note-transformer)")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
-    ap.add_argument("--split", default="test", help="train, validation or test (default: test)")
+    ap.add_argument("--split", default="test", help="train, validation, test, or a half by composition such as validation-reporting (default: test)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--record", action="store_true", help="add the result to each checkpoint's NAME.json")
     args = ap.parse_args()

@@ -19,7 +19,8 @@ def main(script: str = "train_autoregressive.py") -> int:
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
     ap = parser(__doc__, f"python scripts/{script} --model perf-rnn --data data/prepared/maestro-mini --out checkpoints/my-perf-rnn --max-minutes 10")
-    ap.add_argument("--model", required=True, choices=["note-rnn", "perf-rnn", "transformer"])
+    ap.add_argument("--model", required=True, choices=["note-rnn", "perf-rnn", "transformer", "note-transformer"],
+                    help="note-rnn and note-transformer model note tuples; perf-rnn and transformer performance events")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
     ap.add_argument("--out", required=True, help="output path stem, e.g. checkpoints/NAME")
     ap.add_argument("--config", help="YAML/JSON config file")
@@ -30,13 +31,13 @@ def main(script: str = "train_autoregressive.py") -> int:
     mg = ap.add_argument_group("model")
     mg.add_argument("--layers", type=int)
     mg.add_argument("--hidden", type=int)
-    mg.add_argument("--embed", type=int)
+    mg.add_argument("--embed", type=int, help="perf-rnn: event embedding; note-rnn: per-field embedding; note-transformer: embedding of each decided field for the later heads")
     mg.add_argument("--dropout", type=float)
     mg.add_argument("--cell", choices=["lstm", "gru"], help="note-rnn only")
-    mg.add_argument("--width", type=int, help="transformer: model dimension")
-    mg.add_argument("--heads", type=int, help="transformer: attention heads")
-    mg.add_argument("--context", type=int, help="transformer: attention span in events (default: --seq-len)")
-    mg.add_argument("--position", choices=["rope", "relative"], help="transformer: rotary (default) or Music Transformer's relative embeddings")
+    mg.add_argument("--width", type=int, help="transformer, note-transformer: model dimension")
+    mg.add_argument("--heads", type=int, help="transformer, note-transformer: attention heads")
+    mg.add_argument("--context", type=int, help="transformer, note-transformer: attention span in tokens (default: --seq-len)")
+    mg.add_argument("--position", choices=["rope", "relative"], help="transformer, note-transformer: rotary (default) or Music Transformer's relative embeddings")
     mg.add_argument("--density-control", action="store_true", help="perf-rnn: condition on note density as Magenta does, so a sample can "
                     "ask for a number of notes per second")
     add_dataclass_flags(ap, TrainConfig, "training")
@@ -47,7 +48,8 @@ def main(script: str = "train_autoregressive.py") -> int:
     file_cfg = read_config_file(args.config) if args.config else {}
     train_cfg = load_config(TrainConfig, {**file_cfg.get("train", {}), **picked(args, TrainConfig)})
     augment = load_config(AugmentConfig, {**file_cfg.get("augment", {}), **picked(args, AugmentConfig, "aug_")})
-    flags = ("layers", "dropout") + (("width", "heads", "context", "position") if args.model == "transformer" else ("hidden", "embed", "cell"))
+    flags = ("layers", "dropout") + {"transformer": ("width", "heads", "context", "position"), "note-transformer": ("width", "heads", "context", "position", "embed"),
+                                     "note-rnn": ("hidden", "embed", "cell"), "perf-rnn": ("hidden", "embed")}[args.model]
     given = [k for k in ("hidden", "embed", "cell", "width", "heads", "context", "position") if getattr(args, k) is not None and k not in flags]
     if given:
         raise ValueError(f"--{given[0]} does not apply to {args.model}")

@@ -25,6 +25,7 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     from pianogen.data import load_notes, load_pieces
     from pianogen.representations.codecs import codec_from_dict
     from pianogen.autoregressive_task import encode_pieces, sequence_nll
+    from pianogen.models import NOTE_KINDS
 
     model, ckpt = load_model(checkpoint, device)
     if ckpt["kind"] == "musegan":
@@ -41,7 +42,7 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
         total, count = sequence_nll(model, ckpt["kind"], encode_pieces(notes, codec), torch.device(device))
     return {"checkpoint": str(checkpoint), "data": str(data_dir), "split": split, "nll_per_token": total / count,
             "nll_per_second": total / seconds, "tokens": count, "seconds": round(seconds, 2), "pieces": len(ids),
-            "token": "note" if ckpt["kind"] == "note-rnn" else "event", "corpus": Path(data_dir).name}
+            "token": "note" if ckpt["kind"] in NOTE_KINDS else "event", "corpus": Path(data_dir).name}
 
 
 def record_evaluation(checkpoint: str | os.PathLike, result: dict[str, Any]) -> Path:

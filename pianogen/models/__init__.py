@@ -12,6 +12,7 @@ import torch.nn as nn
 
 from pianogen.models.musegan import MuseGAN, MuseGANConfig
 from pianogen.models.note_rnn import NoteRNN, NoteRNNConfig
+from pianogen.models.note_transformer import NoteTransformer, NoteTransformerConfig
 from pianogen.models.perf_rnn import PerfRNN, PerfRNNConfig
 from pianogen.models.transformer import Transformer, TransformerConfig
 
@@ -19,8 +20,13 @@ MODELS: dict[str, tuple[type[nn.Module], type]] = {
     "note-rnn": (NoteRNN, NoteRNNConfig),
     "perf-rnn": (PerfRNN, PerfRNNConfig),
     "transformer": (Transformer, TransformerConfig),
+    "note-transformer": (NoteTransformer, NoteTransformerConfig),
     "musegan": (MuseGAN, MuseGANConfig),
 }
+#: Kinds whose tokens are whole notes (note tuples, predicted field by field).
+NOTE_KINDS = ("note-rnn", "note-transformer")
+#: Kinds that attend over a window of ``config.context`` tokens (trained on windows that long).
+WINDOWED_KINDS = ("transformer", "note-transformer")
 
 
 def register(kind: str, model_cls: type[nn.Module], config_cls: type) -> None:

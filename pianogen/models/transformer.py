@@ -28,14 +28,20 @@ import torch.nn.functional as F
 
 
 @dataclass
-class TransformerConfig:
-    vocab_size: int = 388
+class DecoderConfig:
+    """The decoder's sizes, shared by the event and the note Transformer."""
+
     layers: int = 4
     width: int = 256  # model dimension
     heads: int = 4
     context: int = 512  # attention span in tokens (the training window)
     dropout: float = 0.1
     position: str = "rope"  # rope | relative
+
+
+@dataclass
+class TransformerConfig(DecoderConfig):
+    vocab_size: int = 388
 
 
 @dataclass
@@ -134,19 +140,21 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x)), new
 
 
-class Transformer(nn.Module):
-    def __init__(self, config: TransformerConfig):
+class Decoder(nn.Module):
+    """The decoder stack shared by the event and the note Transformer: pre-norm blocks over
+    input vectors (B, T, width) at absolute positions, a sliding key/value cache, a final norm.
+    Subclasses bring their own input embedding and output head."""
+
+    def __init__(self, config):
         super().__init__()
         self.config = c = config
         if c.width % c.heads or (c.width // c.heads) % 2:
             raise ValueError(f"width {c.width} must split into {c.heads} heads of an even size")
         if c.position not in ("rope", "relative"):
             raise ValueError(f"position must be 'rope' or 'relative', not {c.position!r}")
-        self.embed = nn.Embedding(c.vocab_size + 1, c.width)  # id vocab_size = start of piece
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.layers))
         self.ln_f = nn.LayerNorm(c.width)
-        self.apply(self._init)
 
     @staticmethod
     def _init(m):
@@ -155,11 +163,11 @@ class Transformer(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def forward(self, events: torch.Tensor, state: KVCache | None = None):
-        """events (B, T) -> logits (B, T, vocab) of the next events, and the new cache."""
+    def decode(self, x: torch.Tensor, state: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
+        """Input vectors (B, T, width) after ``state`` -> normalized hidden states (B, T, width), new cache."""
         start = state.pos if state is not None else 0
-        pos = torch.arange(start, start + events.shape[1], device=events.device)
-        x = self.drop(self.embed(events))
+        pos = torch.arange(start, start + x.shape[1], device=x.device)
+        x = self.drop(x)
         rot = rope_angles(pos, self.config.width // self.config.heads) if self.config.position == "rope" else None
         keys, values = [], []
         for i, block in enumerate(self.blocks):
@@ -168,9 +176,20 @@ class Transformer(nn.Module):
             if new is not None:
                 keys.append(new[0])
                 values.append(new[1])
+        return self.ln_f(x), KVCache(start + x.shape[1], keys, values)
+
+
+class Transformer(Decoder):
+    def __init__(self, config: TransformerConfig):
+        super().__init__(config)
+        self.embed = nn.Embedding(config.vocab_size + 1, config.width)  # id vocab_size = start of piece
+        self.apply(self._init)
+
+    def forward(self, events: torch.Tensor, state: KVCache | None = None):
+        """events (B, T) -> logits (B, T, vocab) of the next events, and the new cache."""
+        h, state = self.decode(self.embed(events), state)
         # Output weights tied to the input embedding (without the start-of-piece row).
-        logits = F.linear(self.ln_f(x), self.embed.weight[: self.config.vocab_size])
-        return logits, KVCache(start + events.shape[1], keys, values)
+        return F.linear(h, self.embed.weight[: self.config.vocab_size]), state
 
     def step(self, events: torch.Tensor, state: KVCache | None = None):
         """One event per row, (B,) -> next-event logits (B, vocab), new cache (for sampling)."""

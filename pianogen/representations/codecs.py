@@ -137,4 +137,4 @@ def codec_from_dict(d: dict):
     raise ValueError(f"unknown representation {d['name']!r}")
 
 
-CODEC_FOR_MODEL = {"note-rnn": NoteTupleCodec, "perf-rnn": PerformanceCodec, "transformer": PerformanceCodec}
+CODEC_FOR_MODEL = {"note-rnn": NoteTupleCodec, "perf-rnn": PerformanceCodec, "transformer": PerformanceCodec, "note-transformer": NoteTupleCodec}
