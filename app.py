@@ -19,6 +19,9 @@ import uuid
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing reaches the network at start or run time
+# Gradio copies every returned file (and every upload) into its own folder; this app bounds that
+# folder as it bounds its own (see _out_dir), so it gets one of its own.
+os.environ.setdefault("GRADIO_TEMP_DIR", os.path.join(tempfile.gettempdir(), "pianogen-gradio"))
 
 import gradio as gr  # noqa: E402
 
@@ -29,7 +32,8 @@ from pianogen.evaluation.compare import display_table, listener_tables  # noqa: 
 from pianogen.evaluation.likelihood import reported_nll  # noqa: E402
 from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
 from pianogen.evaluation.tuning import default_tilt  # noqa: E402
-from pianogen.evaluation.tuning import UNTUNED, sampling_setting  # noqa: E402
+from pianogen.evaluation.tuning import UNTUNED  # noqa: E402
+from pianogen.cli import sampling_threads  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.models import NOTE_KINDS  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
@@ -43,6 +47,9 @@ MAX_UPLOAD = "5mb"
 # Clicks served at once (benchmarks/app_concurrency.py measures it; docs/benchmarks.md says why).
 CONCURRENCY = int(os.environ.get("PIANOGEN_CONCURRENCY", 2))
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
+MAX_SECONDS = 180  # longest autoregressive request (s after the seed); the slider stops at 60
+MAX_SEED_SECONDS = 30  # longest opening taken from an uploaded or bundled MIDI file
+MAX_BARS = 64
 
 
 def _describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
@@ -65,12 +72,6 @@ def _describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
         elif "distance" in final:
             score = final["distance"]["generated"]  # ranks GANs; the model card explains it
     return label + ")", ckpt["kind"], (conditioned, score)
-
-
-def sampling_defaults(path: Path) -> tuple[float, float]:
-    """(temperature, top-p) measured best for a checkpoint (scripts/tune_sampling.py --record),
-    else the untuned setting."""
-    return sampling_setting(read_report(path))
 
 
 WHAT_IT_IS = {
@@ -163,10 +164,29 @@ def bundled_pieces() -> dict[str, Path]:
 # disk. Results older than an hour, or beyond 500 MB in all, are removed before each new click.
 OUT_MAX_AGE_SECONDS = float(os.environ.get("PIANOGEN_OUT_MAX_AGE", 3600))
 OUT_MAX_BYTES = int(float(os.environ.get("PIANOGEN_OUT_MAX_MB", 500)) * 1e6)
+GRADIO_KEEP = int(os.environ.get("PIANOGEN_GRADIO_KEEP", 64))
+
+
+def _bounded(value, name: str, lo: float, hi: float) -> float:
+    """A request's number, refused with a clear error unless finite and within [lo, hi]."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {str(value)[:40]!r}") from None
+    if not (lo <= v <= hi):  # also catches NaN
+        raise ValueError(f"{name} must be between {lo:g} and {hi:g}, not {v:g}")
+    return v
+
+
+def _seed(value) -> int:
+    return int(_bounded(value, "seed", 0, 2**31 - 1))
 
 
 def _out_dir() -> Path:
     prune_folders(OUT, OUT_MAX_AGE_SECONDS, OUT_MAX_BYTES)
+    # Gradio's copies of returned files and uploads: one folder per file, same bounds. The newest
+    # GRADIO_KEEP (64: the last ~16 clicks' files) always stay, so nothing a listener still loads goes.
+    prune_folders(os.environ["GRADIO_TEMP_DIR"], OUT_MAX_AGE_SECONDS, OUT_MAX_BYTES, keep=GRADIO_KEEP)
     d = OUT / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     d.mkdir(parents=True, exist_ok=True)
     return d
@@ -218,31 +238,42 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
     # Defaults in the signature make every input optional for API clients (gradio_client):
     # a client names only what it changes (midi_file=None: no upload).
     def generate_rnn(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
-                     notes_per_second=0, progress=gr.Progress()):
+                     notes_per_second=0, measured_defaults=True, progress=gr.Progress()):
+        """``measured_defaults`` (the default, also for API clients that leave it out) plays the
+        checkpoint's own measured temperature, top-p and tilt and ignores the two sliders."""
         t0 = time.perf_counter()
         try:
             if checkpoint not in rnn_samplers:
                 raise ValueError("choose a checkpoint")
+            seconds, seed_seconds = _bounded(seconds, "seconds", 1, MAX_SECONDS), _bounded(seed_seconds, "seed_seconds", 0.5, MAX_SEED_SECONDS)
+            nps = _bounded(notes_per_second or 0, "notes_per_second", 0, 64) or None
             if source == SEED_SOURCES[0]:
-                seed_notes, seed_desc = (note_names or "").strip(), (note_names or "").strip()
+                # Text is note names, always: it is never opened as a file.
+                seed_notes, seed_desc = (note_names or "").strip(), (note_names or "").strip()[:200]
                 if not seed_notes:
                     raise ValueError("empty seed: type note names such as 'C4 E4 G4' (or pick another seed source)")
             elif source == SEED_SOURCES[1]:
                 if not midi_file:
                     raise ValueError("upload a MIDI file first")
-                seed_notes, seed_desc = str(midi_file), Path(midi_file).name
-            else:
+                seed_notes, seed_desc = Path(midi_file), Path(midi_file).name
+            elif source == SEED_SOURCES[2]:
                 if piece not in pieces:
                     raise ValueError("choose a bundled piece")
-                seed_notes, seed_desc = str(pieces[piece]), piece
+                seed_notes, seed_desc = pieces[piece], piece
+            else:
+                raise ValueError(f"choose a seed source: {', '.join(SEED_SOURCES)}")
+            sampler = rnn_samplers[checkpoint]
+            if measured_defaults:
+                temperature, top_p, _ = sampler.defaults
+            temperature, top_p = _bounded(temperature, "temperature", 0.0, 5.0), _bounded(top_p, "top_p", 0.01, 1.0)
             progress(0.1, desc="sampling")
-            notes = sample(rnn_samplers[checkpoint], seed_notes=seed_notes, seconds=float(seconds), temperature=float(temperature), top_p=float(top_p),
-                           seed=int(seed), seed_seconds=None if source == SEED_SOURCES[0] else float(seed_seconds),
-                           notes_per_second=float(notes_per_second) if notes_per_second else None)
+            notes = sample(sampler, seed_notes=seed_notes, seconds=seconds, temperature=temperature, top_p=top_p,
+                           seed=_seed(seed), seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds,
+                           notes_per_second=nps, density=None if measured_defaults else 0.0)
             progress(0.6, desc="rendering audio")
-            params = {"_t0": t0, "model": rnns[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else float(seed_seconds),
-                      "seconds": float(seconds), "temperature": float(temperature), "top_p": float(top_p), "seed": int(seed),
-                      "notes_per_second": float(notes_per_second) if notes_per_second else None}
+            params = {"_t0": t0, "model": rnns[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
+                      "seconds": seconds, "temperature": temperature, "top_p": top_p, "seed": _seed(seed), "notes_per_second": nps,
+                      "measured_defaults": bool(measured_defaults)}
             return _finish(notes, f"{rnns[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
                            copy_check=copy_line(rnns[checkpoint], notes[~notes["is_seed"]]))
         except (ValueError, MidiReadError, CheckpointError) as exc:
@@ -256,8 +287,13 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             if not voices:
                 raise ValueError("choose at least one voice to hear")
             g = gan_samplers[checkpoint]
-            bars = int(bars)
-            z = interpolate(g.latent(int(seed_a), 1, bars), g.latent(int(seed_b), 1, bars), float(alpha))
+            bars = int(_bounded(bars, "bars", 1, MAX_BARS))
+            alpha = _bounded(alpha, "alpha", 0.0, 1.0)
+            seed_a, seed_b = _seed(seed_a), _seed(seed_b)
+            unknown = set(voices) - {"melody", "inner", "bass"}
+            if unknown:
+                raise ValueError(f"unknown voices {sorted(unknown)}: choose from melody, inner, bass")
+            z = interpolate(g.latent(seed_a, 1, bars), g.latent(seed_b, 1, bars), alpha)
             progress(0.2, desc="generating")
             result = sample_gan(g, z=z, bars=bars)
             notes = result.merged(0, list(voices))
@@ -272,7 +308,8 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
         except (ValueError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    with gr.Blocks(title="pianogen") as demo:
+    # Gradio's own cache (every returned file is copied there) is also emptied by age.
+    with gr.Blocks(title="pianogen", delete_cache=(600, int(OUT_MAX_AGE_SECONDS))) as demo:
         gr.Markdown("# pianogen\nPiano music from models trained on MAESTRO. Pick a model, seed it, and listen.")
         with gr.Tab("Autoregressive"):
             with gr.Row():
@@ -288,9 +325,12 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     source.change(lambda s: (gr.update(visible=s == SEED_SOURCES[0]), gr.update(visible=s == SEED_SOURCES[1]),
                                              gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
                                   source, [names, upload, piece, seed_seconds], api_visibility="private")
-                    t0, p0 = sampling_defaults(rnns[next(iter(rnns))]) if rnns else UNTUNED
-                    temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature (default: the measured best for this model)")
-                    top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p")
+                    t0, p0 = next(iter(rnn_samplers.values())).defaults[:2] if rnns else UNTUNED
+                    measured = gr.Checkbox(True, label="Play as measured best for this model (temperature, top-p and time tilt)")
+                    temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature", interactive=False)
+                    top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p", interactive=False)
+                    measured.change(lambda m: (gr.update(interactive=not m), gr.update(interactive=not m)), measured, [temperature, top_p],
+                                    api_visibility="private")
                     seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
                     # A target, not a knob: each model turns it into its own control (a density-conditioned
                     # model's input, or another model's time tilt through its measured calibration).
@@ -299,19 +339,19 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
                 with gr.Column():
                     outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
-            go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density], outs, api_name="generate_rnn")
-            ck.change(lambda c: (*sampling_defaults(rnns[c]), model_card(rnns[c])) if c in rnns else (*UNTUNED, ""), ck, [temperature, top_p, card],
+            go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured], outs, api_name="generate_rnn")
+            ck.change(lambda c: (*rnn_samplers[c].defaults[:2], model_card(rnns[c])) if c in rnns else (*UNTUNED, ""), ck, [temperature, top_p, card],
                       api_visibility="private")
             if rnns:
-                first, (t_, p_) = next(iter(rnns)), sampling_defaults(rnns[next(iter(rnns))])
+                first, (t_, p_) = next(iter(rnns)), next(iter(rnn_samplers.values())).defaults[:2]
                 opening = next((k for k in pieces if "Chopin" in k), next(iter(pieces)))
                 gr.Examples(
                     examples=[
-                        [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0],
-                        [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0],
-                        [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0],
+                        [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0, True],
+                        [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0, True],
+                        [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True],
                     ],
-                    inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density],
+                    inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured],
                     outputs=outs, fn=generate_rnn, run_on_click=True, cache_examples=False,
                     example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
                     label="One click: a seed melody, a chord progression, a bundled opening")
@@ -393,6 +433,7 @@ def main() -> None:
     ap.add_argument("--share", action="store_true", help="also serve through a public Gradio link")
     ap.add_argument("--checkpoints", default=str(ROOT / "checkpoints"))
     args = ap.parse_args()
+    sampling_threads()  # once, for the whole process: clicks served at once never change it
     # Uploads are seed MIDI files: the largest MAESTRO performance is about 1 MB, so 5 MB is
     # generous, and anything larger is refused by Gradio with a message before it reaches us.
     build(Path(args.checkpoints)).queue(default_concurrency_limit=CONCURRENCY).launch(server_name=args.host, server_port=args.port, share=args.share, allowed_paths=[str(OUT), str(COMPARE)],

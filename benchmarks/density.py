@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from pianogen.checkpoints import read_report  # noqa: E402
-from pianogen.evaluation.tuning import density_response, sampling_defaults, tracking_error  # noqa: E402
+from pianogen.evaluation.tuning import density_response, tracking_error  # noqa: E402
+from pianogen.sampling import load_sampler  # noqa: E402
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
     header = "| checkpoint | control | " + " | ".join(f"ask {t:g}" for t in args.targets) + " | as it plays | tracking error |"
     print(header + "\n|" + " --- |" * 2 + " ---: |" * (len(args.targets) + 2))
     for ck, control in [(c, "tilt (calibrated)") for c in args.tilted] + [(c, "conditioned") for c in args.conditioned]:
-        t, p = sampling_defaults(read_report(ck)) or (1.0, 1.0)
+        t, p, _ = load_sampler(ck).defaults
         t, p = args.temperature or t, args.top_p or p
         kw = dict(temperature=t, top_p=p, n=args.n, seconds=args.seconds, seed=args.seed, progress=False)
         rows = density_response(ck, targets=args.targets, **kw)

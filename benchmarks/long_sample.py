@@ -21,9 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from pianogen.checkpoints import read_report  # noqa: E402
 from pianogen.evaluation.features import piece_features  # noqa: E402
-from pianogen.evaluation.tuning import sampling_defaults  # noqa: E402
 from pianogen.sampling import load_sampler, sample  # noqa: E402
 
 
@@ -36,9 +34,10 @@ def main() -> None:
     args = ap.parse_args()
     print("| checkpoint | minute | notes/s | polyphony | vs minute 1 (notes/s, polyphony) |\n| --- | ---: | ---: | ---: | ---: |")
     for ck in args.checkpoints:
-        t, p = sampling_defaults(read_report(ck)) or (1.0, 1.0)
+        sampler = load_sampler(ck)
+        t, p, _ = sampler.defaults
         t0 = time.perf_counter()
-        batch = sample(load_sampler(ck), seconds=60.0 * args.minutes, temperature=t, top_p=p, seed=args.seed, n=args.n)
+        batch = sample(sampler, seconds=60.0 * args.minutes, seed=args.seed, n=args.n)  # its measured defaults
         took = time.perf_counter() - t0
         per_minute = []
         for m in range(args.minutes):

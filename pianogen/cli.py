@@ -59,3 +59,12 @@ def run(main: Callable[[], int | None], expected: tuple[type[BaseException], ...
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+def sampling_threads() -> None:
+    """One intra-op thread for this process, set once at start by whatever samples many small
+    steps (the app, sample, tune_sampling, compare): an RNN or Transformer step at batch 1 is too
+    small for a second thread to pay, and under load it costs several times more."""
+    import torch
+
+    torch.set_num_threads(1)

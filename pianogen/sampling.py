@@ -30,6 +30,11 @@ from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCo
 SeedNotes = Union[pd.DataFrame, str, os.PathLike, None]
 
 MAX_NOTE_SECONDS = 5.0  # an unreleased generated note ends this long after its onset (Magenta's value)
+#: The most seed notes any source may bring (text, a MIDI file, a bundled piece): about four
+#: minutes of dense piano. Beyond it a request is refused, not truncated in silence; an RNN reads
+#: every seed note, so its memory and time grow with the seed.
+MAX_SEED_NOTES = 3000
+MAX_SEED_TEXT = 20_000  # characters of note names (a 3,000-note seed is about 12,000)
 
 _NAME = re.compile(r"^([A-Ga-g])([#b]*)(-?\d)$")
 _PC = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -51,10 +56,13 @@ def parse_note_names(text: str, step: float = 0.5, duration: float = 0.5, veloci
     """Notes from text such as ``"C4 E4 G4 C5"``: one onset every ``step`` seconds.
 
     ``+`` joins a chord (``"C4+E4+G4 F4+A4+C5"``) and ``_`` is a rest of one step.
-    Commas work as spaces. Raises ValueError naming the first bad token.
+    Commas work as spaces. Raises ValueError naming the first bad token, or the limit when the
+    text is longer than ``MAX_SEED_TEXT`` characters.
     """
     from pianogen.data.midi import notes_frame
 
+    if len(text) > MAX_SEED_TEXT:
+        raise ValueError(f"the note names are {len(text):,} characters long; at most {MAX_SEED_TEXT:,} are read")
     tokens = text.replace(",", " ").split()
     if not tokens:
         raise ValueError("empty seed: give note names such as 'C4 E4 G4'")
@@ -72,9 +80,11 @@ def parse_note_names(text: str, step: float = 0.5, duration: float = 0.5, veloci
 
 
 def seed_to_notes(seed: SeedNotes, seed_seconds: float | None = None) -> pd.DataFrame | None:
-    """A notes dataframe from a dataframe, a MIDI path, or note names (None stays None).
+    """A notes dataframe from a dataframe, a MIDI file (a ``pathlib.Path``), or note names
+    (a ``str``, never opened as a file: text from a user is text). None stays None.
 
-    ``seed_seconds`` keeps only notes starting in the first that many seconds.
+    ``seed_seconds`` keeps only notes starting in the first that many seconds. A seed of more
+    than ``MAX_SEED_NOTES`` notes (after that cut) is refused with a ValueError.
     """
     from pianogen.data.midi import read_midi
 
@@ -82,9 +92,12 @@ def seed_to_notes(seed: SeedNotes, seed_seconds: float | None = None) -> pd.Data
         return None
     if isinstance(seed, pd.DataFrame):
         notes = seed
-    elif isinstance(seed, os.PathLike) or (isinstance(seed, str) and seed.lower().endswith((".mid", ".midi"))):
+    elif isinstance(seed, os.PathLike):
         notes = read_midi(seed)
     elif isinstance(seed, str):
+        if seed.strip().lower().endswith((".mid", ".midi")):
+            raise ValueError(f"{seed.strip()[:80]!r} looks like a file name; seed notes given as text are note names "
+                             "(pass a pathlib.Path to read a MIDI file)")
         notes = parse_note_names(seed)
     else:
         raise TypeError(f"seed notes must be a DataFrame, a MIDI path or note names, not {type(seed).__name__}")
@@ -92,6 +105,8 @@ def seed_to_notes(seed: SeedNotes, seed_seconds: float | None = None) -> pd.Data
         notes = notes[notes["start"] < seed_seconds]
     if len(notes) == 0:
         raise ValueError("the seed has no notes" + (f" in its first {seed_seconds:g} s" if seed_seconds is not None else ""))
+    if len(notes) > MAX_SEED_NOTES:
+        raise ValueError(f"the seed has {len(notes):,} notes; at most {MAX_SEED_NOTES:,} are read (take a shorter opening)")
     return notes[["pitch", "velocity", "start", "end"]].reset_index(drop=True)
 
 
@@ -155,23 +170,31 @@ class SequenceSampler:
             pitch = torch.arange(128)
             self._mask = torch.where((pitch < PIANO_LOW) | (pitch > PIANO_HIGH), float("-inf"), 0.0).to(self.device)
 
-    def generate(self, *args, **kwargs) -> pd.DataFrame:
-        """See :func:`sample`. Runs single-threaded: one RNN step is too small for intra-op
-        threads to pay (measured 1.2 ms vs 6.9 ms per step with 2 threads under load)."""
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return self._generate(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
+    @property
+    def defaults(self) -> tuple[float, float, float]:
+        """(temperature, top-p, time tilt) this checkpoint samples with when a request names
+        none: the setting recorded by ``scripts/tune_sampling.py --record``, as a whole, else
+        the untuned plain distribution (``UNTUNED``, no tilt). The one place defaults are read."""
+        from pianogen.checkpoints import read_report
+        from pianogen.evaluation.tuning import default_tilt, sampling_setting
+
+        report = read_report(self.path)
+        return (*sampling_setting(report), default_tilt(report))
 
     @torch.inference_mode()
-    def _generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
-                 top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
+    def generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
+                 top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                  max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float | None = None,
                  notes_per_second: float | None = None) -> pd.DataFrame:
+        """See :func:`sample`. Sampling runs on the threads the process was given: one RNN step
+        is too small for intra-op threads to pay (measured 1.2 ms vs 6.9 ms per step with 2
+        threads under load), so a serving process sets ``torch.set_num_threads(1)`` once at
+        start; nothing here changes process-wide state."""
         if seconds <= 0:
             raise ValueError("seconds must be positive")
+        t0, p0, _ = self.defaults
+        temperature = t0 if temperature is None else temperature
+        top_p = p0 if top_p is None else top_p
         if n < 1:
             raise ValueError("n must be at least 1")
         notes = seed_to_notes(seed_notes, seed_seconds)
@@ -227,6 +250,10 @@ class SequenceSampler:
             density = self.default_tilt if notes_per_second is None else 0.0
         if self.density_conditioned:
             target = notes_per_second if notes_per_second is not None else float(self.ckpt["density_default"])
+            lowest = float(self.codec.density.edges[0])
+            if target < lowest:
+                # Bin 0 is what the model saw where a piece ends (Magenta's rule): not "slow music".
+                raise ValueError(f"{self.name} takes densities from {lowest:g} notes per second (asked for {target:g})")
             return self.time_bias(density), int(self.codec.density.bin(target))
         if notes_per_second is None:
             return self.time_bias(density), None
@@ -236,10 +263,7 @@ class SequenceSampler:
     def default_tilt(self) -> float:
         """The time tilt chosen with the sampling defaults (``scripts/tune_sampling.py
         --time-tilts``): for a model whose density no temperature fixes. 0 if none."""
-        from pianogen.checkpoints import read_report
-        from pianogen.evaluation.tuning import default_tilt
-
-        return default_tilt(read_report(self.path))
+        return self.defaults[2]
 
     def tilt_for(self, notes_per_second: float) -> float:
         """The time tilt (see :meth:`time_bias`) measured to give ``notes_per_second``, by
@@ -378,10 +402,14 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> Sequence
     return _load(SequenceSampler, checkpoint, device)
 
 
-def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float = 1.0, top_k: int = 0,
-           top_p: float = 1.0, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
+def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
+           top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
            max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float | None = None, notes_per_second: float | None = None) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
+
+    ``temperature``, ``top_p`` and ``density`` left None take the checkpoint's recorded
+    sampling defaults (:attr:`SequenceSampler.defaults`), so an unconfigured call plays the
+    setting that was measured, not a mix of it and arbitrary values.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
     The same arguments and ``seed`` give the same notes. ``notes_per_second`` asks for a

@@ -9,7 +9,7 @@ and copy check. index.html opens from disk, no server needed.
 
 import _path  # noqa: F401
 
-from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
+from pianogen.cli import sampling_threads, add_dataclass_flags, parser, picked, run, setup_logging
 
 
 def main() -> int:
@@ -24,6 +24,7 @@ def main() -> int:
     add_dataclass_flags(ap, CompareConfig, "comparison")
     args = ap.parse_args()
     setup_logging()
+    sampling_threads()
     from pathlib import Path
 
     from pianogen.io import check_writable
@@ -39,6 +40,11 @@ def main() -> int:
             print(f"{row['model']:<22} classifier accuracy {row['C2ST']:.2f} ± {row['C2ST sd']:.2f} (0.5: cannot tell; boosting {row['C2ST boosting']:.2f}){cont}")
         if "shared passage notes (max)" in row:
             print(f"{row['model']:<22} longest passage shared with {row['copy-check corpus']}: median {row['shared passage notes (median)']:g}, max {row['shared passage notes (max)']} notes")
+    from pianogen.evaluation.compare import listener_tables, markdown_table
+
+    for name, table in listener_tables(res).items():  # the "can a listener tell?" tables, for docs
+        if len(table):
+            print(f"\n{name}:\n{markdown_table(table)}")
     print(f"-> {args.out}/index.html ({res['seconds_taken']} s)")
     return 0
 

@@ -10,7 +10,7 @@ it into NAME.json ("sampling_defaults"), which the app and `scripts/compare.py` 
 
 import _path  # noqa: F401
 
-from pianogen.cli import parser, run
+from pianogen.cli import sampling_threads, parser, run
 
 
 def main() -> int:
@@ -36,6 +36,7 @@ def main() -> int:
                     "at the recorded sampling defaults); with --record the app can then ask for notes per second")
     ap.add_argument("--tilts", type=float, nargs="+", default=[-4, -3, -2, -1, 0, 1, 2, 3, 4], help="with --density: tilts to measure (per second)")
     args = ap.parse_args()
+    sampling_threads()
     if args.density:
         return calibrate_density(args)
     sweep = sweep_sampling(args.checkpoint, args.data, args.split, args.temperatures, args.top_ps, args.n, args.seconds, args.seed,

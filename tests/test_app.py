@@ -20,6 +20,9 @@ pytestmark = pytest.mark.slow
 SCREENSHOT = ROOT / "docs" / "screenshot-app.png"
 
 
+APP: dict = {}  # the running app's process, for tests that watch its memory
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -31,6 +34,7 @@ def app_url():
     port = free_port()
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    APP["proc"] = proc
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
     while time.time() < deadline:
@@ -293,3 +297,156 @@ def test_musegan_card_says_where_its_dynamics_come_from(tmp_path):
         ck.with_suffix(".json").write_text(json.dumps(report))
         card = app.model_card(ck)
         assert ("velocity roll" in card) == velocity and ("flat dynamics" in card) == (not velocity)
+
+
+def test_note_names_are_never_opened_as_files(client, tmp_path):
+    """Text in the note-names box is note names: a server path there reads nothing."""
+    from gradio_client.exceptions import AppError
+
+    from pianogen.data import write_midi
+    import pandas as pd
+
+    secret = write_midi(pd.DataFrame({"pitch": [60, 64], "velocity": 80, "start": [0.0, 1.0], "end": [0.5, 1.5]}), tmp_path / "x.mid")
+    with pytest.raises(AppError, match="looks like a file name"):
+        client.predict(checkpoint=rnn_label(client, "perf-rnn"), note_names=str(secret), seconds=3, api_name="/generate_rnn")
+
+
+def test_api_defaults_are_each_models_own(client):
+    """A client that names a checkpoint but no temperature / top-p gets that model's measured
+    defaults (not the sliders' start values, which are the first model's)."""
+    import json
+
+    for kind in ("note-rnn", "perf-rnn"):
+        label = rnn_label(client, kind)
+        stem = label.split(" (")[0]
+        d = json.loads((ROOT / "checkpoints" / f"{stem}.json").read_text())["sampling_defaults"]
+        params = check_outputs(client.predict(checkpoint=label, note_names="C4 E4", seconds=4, api_name="/generate_rnn"), 3)
+        assert (params["temperature"], params["top_p"]) == (d["temperature"], d["top_p"]) and params["measured_defaults"]
+    # Naming them (and leaving the measured defaults) plays what was named.
+    params = check_outputs(client.predict(checkpoint=label, note_names="C4 E4", seconds=4, temperature=0.7, top_p=0.9, measured_defaults=False,
+                                          api_name="/generate_rnn"), 3)
+    assert (params["temperature"], params["top_p"]) == (0.7, 0.9)
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"seconds": 10_000}, "greater than maximum value 60"),  # Gradio's slider bound, before the handler's own
+    ({"note_names": " ".join(["C4"] * 3001)}, "at most 3,000 are read"),
+    ({"note_names": "C4 " * 8000}, "characters long"),
+    ({"source": "Upload a MIDI file", "seed_seconds": 1e9}, "greater than maximum value 30"),
+    ({"source": "Something else"}, "is not in the list of choices"),
+    ({"seed": -1}, "seed must be between"),
+])
+def test_requests_beyond_the_limits_are_refused_clearly(client, inputs, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(**{"checkpoint": rnn_label(client, "perf-rnn"), "note_names": "C4", "seconds": 3, **inputs}, api_name="/generate_rnn")
+
+
+def test_density_below_the_lowest_bin_is_refused(client):
+    from gradio_client.exceptions import AppError
+
+    label = next(c for c in client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/generate_rnn"]["parameters"][0]["type"]["enum"]
+                 if "density control" in c)
+    with pytest.raises(AppError, match="takes densities from 1 notes per second"):
+        client.predict(checkpoint=label, note_names="C4", seconds=3, notes_per_second=0.5, api_name="/generate_rnn")
+
+
+def _folder_bytes(root: Path) -> int:
+    return sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+
+
+def test_many_clicks_leave_app_and_gradio_folders_bounded(tmp_path):
+    """With a 1 MB bound, 12 clicks (about 1 MB each with audio) leave both the app's result
+    folders and Gradio's copies of them near the bound, not growing with every click."""
+    from gradio_client import Client
+
+    port = free_port()
+    out, cache = tmp_path / "tmp", tmp_path / "gradio"
+    out.mkdir()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "TMPDIR": str(out), "GRADIO_TEMP_DIR": str(cache),
+           "PIANOGEN_OUT_MAX_MB": "1", "PIANOGEN_GRADIO_KEEP": "8"}
+    proc = subprocess.Popen([sys.executable, "app.py", "--port", str(port)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        c = Client(url, verbose=False)
+        label = rnn_label(c, "note-rnn")
+        sizes = []
+        for i in range(12):
+            c.predict(checkpoint=label, note_names="C4 E4 G4", seconds=6, seed=i, api_name="/generate_rnn")
+            sizes.append((_folder_bytes(out / "pianogen-app"), _folder_bytes(cache)))
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    app_bytes, gradio_bytes = zip(*sizes)
+    click = max(app_bytes[0], 1)  # one click's files
+    # Each folder holds at most the bound plus the newest clicks that always stay.
+    assert max(app_bytes) < 1e6 + 9 * click and max(gradio_bytes) < 1e6 + 9 * click, sizes
+    assert gradio_bytes[-1] < 0.75 * 12 * click, sizes  # without pruning it would hold all 12 clicks
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+MEMORY_BOUND_MB = 3000  # the app with every model loaded runs at about 1 GB
+
+
+def test_hostile_requests_get_music_or_a_clear_error(client):
+    """Property test (Hypothesis): random and hostile values for every input of both endpoints.
+    Each answer is audio or a one-line error; the server stays up and within MEMORY_BOUND_MB."""
+    from gradio_client.exceptions import AppError
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import strategies as st
+
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    rnn_labels = info["/generate_rnn"]["parameters"][0]["type"]["enum"]
+    gan_labels = info["/generate_gan"]["parameters"][0]["type"]["enum"]
+    pieces = info["/generate_rnn"]["parameters"][4]["type"]["enum"]
+    hostile_text = st.sampled_from(["C4 E4", "/etc/passwd", "../../checkpoints/perf-rnn.pt", "x.mid", "C4+" * 60, "Cb-1", "B#9", "_ _ _", "\x00", "C4 " * 400])
+    huge = st.floats(-1e9, 1e9, allow_nan=False)
+
+    def answered(call, args):
+        try:
+            out = call()
+        except AppError as exc:
+            msg = str(exc).strip()
+            # A clear message of ours or of Gradio's input checks, never an unhandled exception.
+            assert msg and "\n" not in msg and "Traceback" not in msg and "has raised an exception" not in msg, (args, msg)
+            return
+        assert Path(out[0]).read_bytes()[:4] == b"RIFF", args
+
+    # No shrinking: a failure is reported as found (each example is a request of a second or more).
+    cfg = settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+                   phases=[Phase.explicit, Phase.generate])
+
+    @cfg
+    @given(st.sampled_from(rnn_labels + ["", "no such model"]), st.sampled_from(["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]),
+           st.one_of(hostile_text, st.text(max_size=60)), st.sampled_from(pieces[:3]), st.one_of(st.floats(-5, 40), huge),
+           st.one_of(st.floats(-1, 3), huge), st.one_of(st.floats(-1, 2), huge), st.one_of(st.floats(-5, 30), huge),
+           st.integers(-2**40, 2**40), st.one_of(st.floats(-5, 40), huge), st.booleans())
+    def rnn(ck, source, names, piece, seed_seconds, temperature, top_p, seconds, seed, nps, measured):
+        args = (ck, source, names, piece, seed_seconds, temperature, top_p, seconds, seed, nps, measured)
+        answered(lambda: client.predict(ck, source, names, None, piece, seed_seconds, temperature, top_p, seconds, seed, nps, measured,
+                                        api_name="/generate_rnn"), args)
+
+    @cfg
+    @given(st.sampled_from(gan_labels + ["x"]), st.integers(-2**40, 2**40), st.integers(-2**40, 2**40), st.one_of(st.floats(-1, 2), huge),
+           st.one_of(st.integers(-5, 20), huge), st.lists(st.sampled_from(["melody", "inner", "bass", "drums"]), max_size=4))
+    def gan(ck, a, b, alpha, bars, voices):
+        args = (ck, a, b, alpha, bars, voices)
+        answered(lambda: client.predict(*args, api_name="/generate_gan"), args)
+
+    rnn()
+    gan()
+    check_outputs(client.predict(checkpoint=rnn_label(client, "perf-rnn"), note_names="C4 E4", seconds=3, api_name="/generate_rnn"), 2)
+    assert _rss_mb(APP["proc"].pid) < MEMORY_BOUND_MB

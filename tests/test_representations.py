@@ -131,6 +131,9 @@ def test_performance_decode_policy_for_generated_events():
     assert cut[["start", "end"]].round(6).values.tolist() == [[0.0, 0.1], [0.1, 0.2]]
     stacked = performance.decode(events, cfg)
     assert stacked[["start", "end"]].round(6).values.tolist() == [[0.0, 0.2], [0.1, 0.3]]
+    # A re-strike in the note's own 10 ms step is one strike: one note, not two that overlap.
+    same_step = performance.decode([60, 60, 256 + 49, 128 + 60], cfg, cut_restrikes=True)
+    assert same_step[["pitch", "start", "end"]].round(6).values.tolist() == [[60, 0.0, 0.5]]
 
 
 def test_performance_encode_matches_the_reference_loop():

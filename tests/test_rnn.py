@@ -233,7 +233,7 @@ def test_sampling_properties(kind, trained, tmp_path):
 
 @pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
 def test_sampling_batched_and_from_midi(kind, trained):
-    batch = sample(trained[kind], seed_notes=str(MIDI_FILES[0]), seed_seconds=3, seconds=6, n=3, seed=0, top_k=20)
+    batch = sample(trained[kind], seed_notes=MIDI_FILES[0], seed_seconds=3, seconds=6, n=3, seed=0, top_k=20)
     assert sorted(batch["sample"].unique()) == [0, 1, 2]
     for _, g in batch.groupby("sample"):
         seed = g[g["is_seed"]]
@@ -407,3 +407,42 @@ def test_density_control_moves_notes_per_second(name):
                     sample(ck, seconds=12, seed=7, n=8, temperature=t, top_p=p, notes_per_second=r).groupby("sample")]) for r in asked]
     assert got[0] < got[1], got
     assert all(0.5 < g / a < 2.0 for g, a in zip(got, asked)), got
+
+
+def test_sampling_never_changes_process_threads(monkeypatch):
+    """Two clicks served at once must not race on process-wide state: sampling sets no thread
+    count (a serving process sets it once at start)."""
+    import torch
+
+    from pianogen.sampling import sample
+
+    calls = []
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    sample(ROOT / "checkpoints" / "perf-rnn.pt", seed_notes="C4 E4", seconds=2, seed=0)
+    assert calls == []
+
+
+def test_unset_sampling_values_are_the_recorded_defaults_as_a_whole():
+    from pianogen.sampling import load_sampler, sample
+
+    for name in ("perf-rnn", "note-rnn"):
+        s = load_sampler(ROOT / "checkpoints" / f"{name}.pt")
+        t, p, tilt = s.defaults
+        plain = sample(s, seed_notes="C4 E4 G4", seconds=4, seed=3)
+        named = sample(s, seed_notes="C4 E4 G4", seconds=4, seed=3, temperature=t, top_p=p, density=tilt)
+        pd.testing.assert_frame_equal(plain, named)
+    assert load_sampler(ROOT / "checkpoints" / "note-rnn.pt").defaults[:2] != load_sampler(ROOT / "checkpoints" / "perf-rnn.pt").defaults[:2]
+
+
+def test_seeds_are_bounded_and_text_is_never_a_path(tmp_path):
+    from pianogen.data import write_midi
+    from pianogen.sampling import MAX_SEED_NOTES, seed_to_notes
+
+    f = write_midi(pd.DataFrame({"pitch": [60], "velocity": 80, "start": [0.0], "end": [0.5]}), tmp_path / "x.mid")
+    with pytest.raises(ValueError, match="looks like a file name"):
+        seed_to_notes(str(f))
+    assert len(seed_to_notes(f)) == 1  # a Path is a file
+    many = pd.DataFrame({"pitch": 60, "velocity": 80, "start": np.arange(MAX_SEED_NOTES + 1) * 0.1, "end": np.arange(MAX_SEED_NOTES + 1) * 0.1 + 0.05})
+    with pytest.raises(ValueError, match="at most 3,000"):
+        seed_to_notes(many)
+    assert len(seed_to_notes(many, seed_seconds=10)) == 100  # the opening of a long seed is fine

@@ -85,11 +85,11 @@ def _model_samples(ck: Path, cfg: CompareConfig, prompts: list | None = None) ->
         long = [sample_gan(g, seed=cfg.seed + i, bars=long_bars).notes[0] for i in range(cfg.long_n)]
         return kind, {"unseeded": [r.notes[0] for r in results], "long": long}, {"musegan_metrics": extra}
     from pianogen.evaluation.continuation import continue_prompts
-    from pianogen.sampling import load_sampler, sample
+    from pianogen.sampling import load_sampler
 
     s = load_sampler(ck)
-    t, p = sampling_setting(ck, cfg)
-    tilt = s.default_tilt if cfg.model_defaults else 0.0  # the tilt belongs to the measured defaults
+    # Each model at its measured defaults as a whole (the tilt belongs to them), or all at one setting.
+    t, p, tilt = s.defaults if cfg.model_defaults else (cfg.temperature, cfg.top_p, 0.0)
     setting = {"temperature": t, "top_p": p, "density": tilt}
     out = {"unseeded": _batched(s, total, cfg.seconds, cfg.seed, setting),
            "long": _batched(s, cfg.long_n, cfg.long_seconds, cfg.seed + 50_000, setting) if cfg.long_n else []}
@@ -111,13 +111,6 @@ def _batched(sampler, n: int, seconds: float, seed: int, setting: dict) -> list[
         df = sample(sampler, seconds=seconds, seed=seed + k, n=m, **setting)
         out += [df[df["sample"] == i].drop(columns="sample").reset_index(drop=True) for i in range(m)] if m > 1 else [df]
     return out
-
-
-def sampling_setting(ck: Path, cfg: CompareConfig) -> tuple[float, float]:
-    """(temperature, top-p) to sample ``ck`` with: its measured defaults when asked and known."""
-    from pianogen.evaluation.tuning import sampling_defaults
-
-    return (sampling_defaults(read_report(ck)) if cfg.model_defaults else None) or (cfg.temperature, cfg.top_p)
 
 
 def _row(model: str, kind: str, scores: dict) -> dict:
@@ -396,6 +389,14 @@ def listener_tables(result: dict) -> dict[str, pd.DataFrame]:
     stab = [{"source": n, **{k: f"{v:.2f}" for k, v in d["stability"].items()}} for n, d in [("real (reference)", real), *models.items()] if d.get("stability")]
     return {"tell": pd.DataFrame(tell), "separating": pd.DataFrame(sep), "features": pd.DataFrame(feats), "spread": pd.DataFrame(spread),
             "stability": pd.DataFrame(stab)}
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A table of text cells as GitHub markdown (first column left-aligned, the rest right)."""
+    cells = [[str(c) for c in df.columns]] + [[str(v) for v in r] for r in df.itertuples(index=False)]
+    lines = ["| " + " | ".join(r) + " |" for r in cells]
+    lines.insert(1, "| --- |" + " ---: |" * (len(df.columns) - 1))
+    return "\n".join(lines)
 
 
 def _html_table(df: pd.DataFrame, elem_id: str = "") -> str:

@@ -40,7 +40,10 @@ LAGS = (2, 4, 8, 16)  # s: chroma self-similarity lags
 IOI_EDGES = np.array([0.06, 0.1, 0.15, 0.2, 0.3, 0.45, 0.7, 1.0, 1.5])
 DUR_EDGES = np.array([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, CAP_SECONDS - 0.05])
 VEL_EDGES = np.array([32, 48, 56, 64, 72, 80, 96])
-DV_EDGES = np.array([0.5, 3.5, 8.5, 16.5])  # |velocity change|: 0, 1-3, 4-8, 9-16, 17+
+# |velocity change| between successive notes: 0-3, 4-8, 9-16, 17+. Changes under 4 are one class:
+# inaudible, and a model that plays 32 velocity bins (4 apart) cannot make them, so finer classes
+# would let a classifier read the quantization grid instead of the dynamics.
+DV_EDGES = np.array([3.5, 8.5, 16.5])
 SPREAD_EDGES = np.array([0.005, 0.015, 0.04])  # chord onset spread: <5 ms, 5-15, 15-40, 40+
 MEL_EDGES = np.array([0.5, 1.5, 2.5, 4.5, 7.5, 12.5])  # |interval|: 0, 1, 2, 3-4, 5-7, 8-12, 13+
 POLY_EDGES = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 6.5, 9.5])  # keys sounding: 0, 1, 2, 3, 4, 5-6, 7-9, 10+
@@ -235,7 +238,7 @@ def segment_features(notes: pd.DataFrame) -> dict[str, float]:
     f["velocity_sd"] = float(vel.std())
     f.update(_named("velocity", _edge_labels(VEL_EDGES), _share_hist(vel, VEL_EDGES)))
     dv = np.abs(np.diff(vel))
-    f.update(_named("velocity_change", ["0", "1-3", "4-8", "9-16", "17+"], _share_hist(dv, DV_EDGES)))
+    f.update(_named("velocity_change", ["0-3", "4-8", "9-16", "17+"], _share_hist(dv, DV_EDGES)))
     f["velocity_change_mean"] = float(dv.mean())
     dcv = np.abs(np.diff(c_vel))
     f["chord_velocity_change_mean"] = float(dcv.mean()) if len(dcv) else 0.0

@@ -106,8 +106,8 @@ def decode(events: np.ndarray, config: PerformanceConfig = PerformanceConfig(), 
     ``max_note_seconds`` ends every note at most that long after its onset (Magenta's
     ``max_note_duration``, 5 s in its generator), so a key the model forgets to release
     does not ring for the rest of the piece; ``cut_restrikes`` ends a sounding note where
-    its key is struck again (at least one step after its onset), so a key holds one note at
-    a time, as a piano damps the string and as prepared data already does for pedalled
+    its key is struck again (a second strike in the note's own step is dropped), so a key
+    holds one note at a time, as a piano damps the string and as prepared data already does for pedalled
     notes (MIDI cannot tell two overlapping notes of one key apart anyway).
     """
     from collections import defaultdict, deque
@@ -122,7 +122,9 @@ def decode(events: np.ndarray, config: PerformanceConfig = PerformanceConfig(), 
     for e in np.asarray(events, dtype=np.int64).tolist():
         if e < note_off:
             if cut_restrikes:
-                rows.extend((e, v, s, max(now, s + 1)) for s, v in open_notes[e])
+                if any(s == now for s, _ in open_notes[e]):
+                    continue  # struck again in the same step: one strike (two would overlap)
+                rows.extend((e, v, s, now) for s, v in open_notes[e])
                 open_notes[e].clear()
             open_notes[e].append((now, vel))
         elif e < time_shift:
