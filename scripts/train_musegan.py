@@ -14,6 +14,7 @@ from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 def main() -> int:
     from pianogen.checkpoints import load, load_weights
     from pianogen.gan_task import GANConfig, make_gan_task
+    from pianogen.models.musegan import check_growable
     from pianogen.representations.pianoroll import PianorollConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
@@ -55,6 +56,8 @@ def main() -> int:
         model = {**init["model_config"], **model}
         roll = {**init["representation"]["config"], **roll}
     task = make_gan_task(args.data, train_cfg.seed, roll, model, gan, out=args.out)
+    if args.init:
+        check_growable(init["model_config"], task.net.config)  # new channels after the old ones, or a clear refusal
     extra = {"command": "train_musegan"}
     if args.init and not args.resume:
         extra["init"] = {"checkpoint": args.init, "new_parameters": load_weights(task.net, args.init, init, grow=True)}

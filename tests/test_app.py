@@ -80,7 +80,7 @@ def check_outputs(out, min_seconds: float):
     return params
 
 
-@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
+@pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn", "transformer"])
 def test_rnn_from_note_names(client, kind):
     label = rnn_label(client, kind)
     out = client.predict(label, "Note names", "C4 E4 G4 C5", None, None, 5, 1.0, 0.95, 10, 7, api_name="/generate_rnn")

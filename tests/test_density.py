@@ -200,3 +200,22 @@ def test_calibration_script_records_a_monotone_table(tmp_path):
     assert [r["tilt"] for r in table] == [-3.0, 0.0, 3.0]
     rates = [r["notes_per_second"] for r in table]
     assert rates[0] < rates[1] < rates[2]
+
+
+def test_density_input_at_each_step_is_the_bin_of_the_event_it_predicts():
+    """The input at step t carries the density of event t + 1 (the one predicted there): the
+    model learns "at this density, what comes next", and sampling feeds the target the same way."""
+    import torch
+
+    from pianogen.autoregressive_task import run_model
+
+    seen = {}
+
+    class Spy(torch.nn.Module):
+        def forward(self, events, state=None, density=None):
+            seen["events"], seen["density"] = events, density
+            return events, state
+
+    tokens = torch.tensor([[[10, 0], [11, 1], [12, 2], [13, 3]]])  # (event, density bin) per step
+    run_model(Spy(), "perf-rnn", tokens)
+    assert seen["events"].tolist() == [[10, 11, 12]] and seen["density"].tolist() == [[1, 2, 3]]

@@ -72,10 +72,11 @@ def test_chords_and_onset_spread():
 
 def test_dynamics_from_note_to_note():
     f = segment_features(notes([60, 62, 64, 65, 67, 69], np.arange(6) * 0.5, vel=np.array([60, 64, 60, 64, 60, 64])))
-    assert f["velocity_change_mean"] == 4.0 and f["velocity_change_4-8"] == 1.0
-    # Changes under 4 (inaudible; under one of a model's 32 velocity bins) are one class.
-    g = segment_features(notes([60, 62, 64, 65], np.arange(4) * 0.5, vel=np.array([60, 61, 60, 63])))
-    assert g["velocity_change_0-3"] == 1.0
+    assert f["velocity_change_mean"] == 4.0 and f["velocity_change_4"] == 1.0
+    # Velocities are read on the models' 32 bins of 4: 61-64 are one loudness (no listener hears
+    # the difference, and no model can play it), so real and generated music compare on one grid.
+    g = segment_features(notes([60, 62, 64, 65], np.arange(4) * 0.5, vel=np.array([61, 62, 63, 64])))
+    assert g["velocity_change_0"] == 1.0 and g["velocity_sd"] == 0.0
     assert f["chord_velocity_autocorr"] == pytest.approx(-1.0)
     loud_top = notes([48, 64, 72], [0, 0, 0], vel=np.array([50, 60, 90]))
     soft_top = notes([48, 64, 72], [1, 1, 1], vel=np.array([90, 60, 50]))

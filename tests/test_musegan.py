@@ -477,3 +477,40 @@ def test_walk_drift_keeps_a_share_of_the_first_anchor(tiny_ckpt):
     assert torch.allclose(kept["shared"][..., 0], free["shared"][..., 0])  # the same start
     with pytest.raises(ValueError, match="drift"):
         g.latent(5, bars=64, drift=0)
+
+
+def test_growing_refuses_what_it_cannot_map(tiny_ckpt):
+    """Old weights go into the leading part of grown tensors, so only channels appended after
+    the old ones grow exactly; onsets added to a velocity model (channel order frames, onsets,
+    velocity) or a change of size is refused with the reason, not loaded misaligned."""
+    from dataclasses import asdict
+
+    from pianogen.models.musegan import check_growable
+
+    base = asdict(MuseGANConfig(**TINY))
+    check_growable(base, MuseGANConfig(**TINY, velocity=True, smoother=True))  # appended: fine
+    check_growable(base, MuseGANConfig(**TINY, onsets=True, velocity=True))
+    loud = {**base, "velocity": True}
+    with pytest.raises(ValueError, match="would come before its own"):
+        check_growable(loud, MuseGANConfig(**TINY, velocity=True, onsets=True))
+    with pytest.raises(ValueError, match="n_bars"):
+        check_growable(base, MuseGANConfig(**{**TINY, "n_bars": TINY.get("n_bars", 4) + 1}))
+    with pytest.raises(ValueError, match="without it"):
+        check_growable(loud, MuseGANConfig(**TINY))
+
+
+def test_velocity_spread_is_over_decoded_notes():
+    """VS measures how loud notes differ, not jitter inside one note (which decoding averages):
+    one held note whose velocity roll wobbles has a spread of 0, two notes at 0.3 and 0.7 of 0.2."""
+    from pianogen.metrics.musegan import velocity_metrics
+
+    rolls = np.zeros((1, 1, 1, 8, 4), bool)
+    vel = np.zeros(rolls.shape)
+    rolls[0, 0, 0, :, 0] = True
+    vel[0, 0, 0, :, 0] = [0.4, 0.6] * 4  # one note, mean 0.5
+    m = velocity_metrics(rolls, vel, ("melody",))
+    assert m["VM/melody"] == pytest.approx(0.5) and m["VS/melody"] == pytest.approx(0.0)
+    rolls[0, 0, 0, :, 1] = [1, 1, 0, 0, 1, 1, 0, 0]  # two more notes, at 0.3 and 0.7
+    vel[0, 0, 0, :, 1] = [0.3, 0.3, 0, 0, 0.7, 0.7, 0, 0]
+    m = velocity_metrics(rolls, vel, ("melody",))
+    assert m["VS/melody"] == pytest.approx(np.std([0.5, 0.3, 0.7]))

@@ -20,7 +20,9 @@ MIDI 0-127):
   spread, melodic and bass intervals, vertical interval classes, pitch-class statistics sorted by
   rank (so a transposed segment has the same features).
 
-Every feature is finite for any segment with at least two notes (undefined ones are 0), so a
+Segments are put on the models' finest grids first (10 ms, 32 velocity bins; see GRID_SECONDS),
+so no feature can read a representation's grid instead of the music. Every feature is finite
+for any segment with at least two notes (undefined ones are 0), so a
 classifier can use all of them. :func:`stability_features` describes a long piece (60 s and more)
 by how its key and density hold over windows.
 """
@@ -31,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from pianogen.evaluation.features import MAJOR, MINOR
+from pianogen.representations.grids import VelocityBins
 
 CHORD_GAP = 0.03  # s: onsets closer than this to the previous one join its chord ...
 CHORD_SPAN = 0.08  # s: ... while the chord spans less than this
@@ -40,10 +43,14 @@ LAGS = (2, 4, 8, 16)  # s: chroma self-similarity lags
 IOI_EDGES = np.array([0.06, 0.1, 0.15, 0.2, 0.3, 0.45, 0.7, 1.0, 1.5])
 DUR_EDGES = np.array([0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2, CAP_SECONDS - 0.05])
 VEL_EDGES = np.array([32, 48, 56, 64, 72, 80, 96])
-# |velocity change| between successive notes: 0-3, 4-8, 9-16, 17+. Changes under 4 are one class:
-# inaudible, and a model that plays 32 velocity bins (4 apart) cannot make them, so finer classes
-# would let a classifier read the quantization grid instead of the dynamics.
-DV_EDGES = np.array([3.5, 8.5, 16.5])
+# Every segment is first put on the models' finest grids, which no listener hears: onsets and
+# releases on 10 ms (performance events and note tuples), velocities on 32 bins of 4. Otherwise a
+# classifier tells generated music by its grid (a model cannot play velocity 61 after 62), not
+# by its music.
+GRID_SECONDS = 0.01
+VELOCITY_GRID = VelocityBins(32)
+# |velocity change| between successive notes, on that grid: none, one bin, 2-3 bins, 4 or more.
+DV_EDGES = np.array([2, 6, 14])
 SPREAD_EDGES = np.array([0.005, 0.015, 0.04])  # chord onset spread: <5 ms, 5-15, 15-40, 40+
 MEL_EDGES = np.array([0.5, 1.5, 2.5, 4.5, 7.5, 12.5])  # |interval|: 0, 1, 2, 3-4, 5-7, 8-12, 13+
 POLY_EDGES = np.array([0.5, 1.5, 2.5, 3.5, 4.5, 6.5, 9.5])  # keys sounding: 0, 1, 2, 3, 4, 5-6, 7-9, 10+
@@ -98,7 +105,8 @@ def chroma_frames(pitch: np.ndarray, velocity: np.ndarray, start: np.ndarray, en
     n = int(np.ceil(max(end.max(), frame) / frame))
     out = np.zeros((n, 12))
     for p, v, s, e in zip(pitch % 12, velocity / 127.0, start, end):
-        a, b = int(s // frame), int(min(np.ceil(e / frame), n))
+        a = min(int(s // frame), n - 1)  # a zero-length note at the very end still lands in a frame
+        b = int(min(np.ceil(e / frame), n))
         for f in range(a, max(b, a + 1)):
             out[f, p] += v * max(0.0, min(e, (f + 1) * frame) - max(s, f * frame))
     return out
@@ -147,9 +155,9 @@ def segment_features(notes: pd.DataFrame) -> dict[str, float]:
         raise ValueError("need at least two notes to describe a segment")
     df = notes.sort_values(["start", "pitch"], kind="stable")
     pitch = df["pitch"].to_numpy(dtype=np.int64)
-    vel = df["velocity"].to_numpy(dtype=float)
-    start = df["start"].to_numpy(dtype=float)
-    end = np.maximum(df["end"].to_numpy(dtype=float), start)
+    vel = VELOCITY_GRID.value(VELOCITY_GRID.quantize(df["velocity"].to_numpy())).astype(float)
+    start = np.round(df["start"].to_numpy(dtype=float) / GRID_SECONDS) * GRID_SECONDS
+    end = np.maximum(np.round(df["end"].to_numpy(dtype=float) / GRID_SECONDS) * GRID_SECONDS, start)
     t0 = start.min()
     start, end = start - t0, end - t0
     dur = end - start
@@ -238,7 +246,7 @@ def segment_features(notes: pd.DataFrame) -> dict[str, float]:
     f["velocity_sd"] = float(vel.std())
     f.update(_named("velocity", _edge_labels(VEL_EDGES), _share_hist(vel, VEL_EDGES)))
     dv = np.abs(np.diff(vel))
-    f.update(_named("velocity_change", ["0-3", "4-8", "9-16", "17+"], _share_hist(dv, DV_EDGES)))
+    f.update(_named("velocity_change", ["0", "4", "8-12", "16+"], _share_hist(dv, DV_EDGES)))
     f["velocity_change_mean"] = float(dv.mean())
     dcv = np.abs(np.diff(c_vel))
     f["chord_velocity_change_mean"] = float(dcv.mean()) if len(dcv) else 0.0

@@ -15,7 +15,7 @@ MIDI pitch of pitch index 0 (for pitch classes).
   the fragments a thresholded generator scatters. A 32nd note at performance tempi (60-160
   bpm: 47-125 ms) is one or two steps on this grid, so the paper's fragment is below its
   resolution; SN and notes per second measure fragmentation directly (real music: about 0.3).
-- VM, VS (pianogen's, with a velocity roll): mean and spread of velocity over sounding steps.
+- VM, VS (pianogen's, with a velocity roll): mean and spread of the decoded notes' velocities.
 - TD: tonal distance between two tracks: per bar, each track's chroma (L1-normalized) is
   projected to the 6-D tonal centroid space of Harte et al. (2006) (fifths, minor and
   major thirds; radii 1, 1, 0.5) and the Euclidean distance is averaged over bars where
@@ -115,14 +115,17 @@ def musegan_metrics(rolls: np.ndarray, tracks: tuple[str, ...], low: int) -> dic
 
 
 def velocity_metrics(rolls: np.ndarray, velocity: np.ndarray, tracks: tuple[str, ...]) -> dict[str, float]:
-    """pianogen's dynamics metrics, per track, over the steps where a key sounds: ``VM`` the mean
-    and ``VS`` the standard deviation of velocity (in [0, 1], MIDI velocity / 127; nan for a
-    silent track). Rolls and velocity rolls: (samples, tracks, bars, steps, pitches)."""
+    """pianogen's dynamics metrics, per track, over the notes as they are decoded (each plays at
+    its velocity roll's mean over its steps, so jitter inside a note does not count): ``VM`` the
+    mean and ``VS`` the standard deviation of note velocity (in [0, 1], MIDI velocity / 127; nan
+    for a silent track). Rolls and velocity rolls: (samples, tracks, bars, steps, pitches)."""
+    from pianogen.representations.pianoroll import note_velocities
+
     on = np.asarray(rolls).astype(bool)
     v = np.asarray(velocity, dtype=np.float64)
     out: dict[str, float] = {}
     for i, t in enumerate(tracks):
-        x = v[:, i][on[:, i]]
+        x = note_velocities(on[:, i], v[:, i])
         out[f"VM/{t}"] = float(x.mean()) if x.size else float("nan")
         out[f"VS/{t}"] = float(x.std()) if x.size else float("nan")
     return out

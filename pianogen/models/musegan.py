@@ -95,6 +95,30 @@ class MuseGANConfig:
             raise ValueError(f"unknown MuseGAN design {self.design!r}; choose from {sorted(DESIGN_LATENTS)}")
 
 
+#: Config fields that may change when a trained MuseGAN grows (``train_musegan.py --init``).
+GROWABLE = ("onsets", "velocity", "refiner", "smoother")
+
+
+def check_growable(old: dict, new: MuseGANConfig) -> None:
+    """ValueError unless ``new`` is ``old`` (a checkpoint's model config) with channels appended
+    after its own and layers added. Growing copies each old tensor into the *leading* part of the
+    grown one, so only that is exact: the generator's rolls are laid out role by role (frames,
+    then onsets, then velocities), so onsets added to a velocity model would land where its
+    velocities were, and any other change of size would misalign every tensor."""
+    for name, value in old.items():
+        if name not in GROWABLE and getattr(new, name) != (tuple(value) if isinstance(value, list) else value):
+            raise ValueError(f"cannot grow a MuseGAN whose {name} is {value} into one whose {name} is {getattr(new, name)}: "
+                             f"only new channels and layers ({', '.join(GROWABLE)}) grow from a checkpoint")
+    for name in GROWABLE:
+        if old.get(name) and not getattr(new, name):
+            raise ValueError(f"cannot grow a MuseGAN with {name} into one without it")
+    roles = [r for r in ("onsets", "velocity") if getattr(new, r)]
+    kept = [r for r in ("onsets", "velocity") if old.get(r)]
+    if roles[: len(kept)] != kept:
+        raise ValueError(f"cannot grow a MuseGAN with {' and '.join(kept)} by {', '.join(sorted(set(roles) - set(kept)))}: the new channels "
+                         "would come before its own (channel order: frames, onsets, velocity); train the new channels from scratch")
+
+
 #: The latents each design builds a track's bar from, in order.
 DESIGN_LATENTS = {
     "hybrid": ("shared", "private", "temporal_shared", "temporal_private"),

@@ -134,6 +134,23 @@ def _runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return t_on[a], p_on[a], s_on[a], s_off[b]
 
 
+def _run_means(values: np.ndarray, row, key, on, off) -> np.ndarray:
+    """Mean of ``values`` (rows, steps, pitches) over each run, from cumulative sums along time:
+    (sum up to off - sum up to on) / length."""
+    cs = np.pad(np.cumsum(values, axis=1), ((0, 0), (1, 0), (0, 0)))
+    return (cs[row, off, key] - cs[row, on, key]) / np.maximum(off - on, 1)
+
+
+def note_velocities(roll: np.ndarray, velocity: np.ndarray) -> np.ndarray:
+    """The velocity (the roll's unit, e.g. [0, 1]) each note of rolls (..., bars, steps/bar,
+    pitches) plays at when decoded: the mean of ``velocity`` over the note's steps, as
+    :func:`roll_to_notes` decodes it. Time runs on across bar lines, as in :func:`onsets`."""
+    r = np.asarray(roll).astype(bool)
+    flat = r.reshape(-1, r.shape[-3] * r.shape[-2], r.shape[-1])
+    row, key, on, off = _runs(flat)
+    return _run_means(np.asarray(velocity, dtype=np.float64).reshape(flat.shape), row, key, on, off)
+
+
 def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0, velocity: np.ndarray | None = None) -> pd.DataFrame:
     """Notes of a roll (tracks, steps, pitches) or (tracks, bars, steps/bar, pitches), with a
     ``track`` column (index into ``cfg.tracks``); each run of 1s in a key is one note.
@@ -151,10 +168,7 @@ def roll_to_notes(roll: np.ndarray, cfg: PianorollConfig, start: float = 0.0, ve
     sps = cfg.steps_per_second
     vel = np.full(len(pitch), cfg.velocity)
     if velocity is not None:
-        v = np.asarray(velocity, dtype=np.float64).reshape(roll.shape)
-        # Mean over each run from cumulative sums along time: (sum up to off - sum up to on) / length.
-        cs = np.pad(np.cumsum(v, axis=1), ((0, 0), (1, 0), (0, 0)))
-        mean = (cs[track, off, key] - cs[track, on, key]) / np.maximum(off - on, 1)
+        mean = _run_means(np.asarray(velocity, dtype=np.float64).reshape(roll.shape), track, key, on, off)
         vel = np.clip(np.round(mean * 127), 1, 127).astype(np.int64)
     df = notes_frame(pitch, vel, start + on / sps, start + off / sps)
     # notes_frame sorts by (start, pitch); carry the track along the same order.
