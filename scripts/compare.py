@@ -17,7 +17,8 @@ def main() -> int:
     from pianogen.training import load_config
 
     ap = parser(__doc__, "python scripts/compare.py checkpoints/perf-rnn.pt checkpoints/note-rnn.pt checkpoints/musegan.pt --data data/prepared/maestro-mini --out report/")
-    ap.add_argument("checkpoints", nargs="+", help="checkpoint files (.pt)")
+    ap.add_argument("checkpoints", nargs="*", help="checkpoint files (.pt); training states (NAME.state.pt) are skipped")
+    ap.add_argument("--rewrite", action="store_true", help="only write OUT/index.html again from OUT/metrics.json (nothing is sampled)")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
     ap.add_argument("--out", default="report", help="output folder (default: report)")
     ap.add_argument("--force", action="store_true", help="overwrite an existing report")
@@ -29,6 +30,17 @@ def main() -> int:
 
     from pianogen.io import check_writable
 
+    if args.rewrite:
+        from pianogen.evaluation.compare import rewrite_report
+
+        print(f"-> {rewrite_report(args.out)}")
+        return 0
+    states = [c for c in args.checkpoints if c.endswith(".state.pt")]
+    if states:
+        print(f"skipping {len(states)} training state file(s), not checkpoints: {', '.join(states)}")
+    args.checkpoints = [c for c in args.checkpoints if not c.endswith(".state.pt")]
+    if not args.checkpoints:
+        raise ValueError("no checkpoints given (NAME.pt files)")
     check_writable(Path(args.out) / "index.html", args.force)
     cfg = load_config(CompareConfig, picked(args, CompareConfig))
     res = compare(args.checkpoints, args.data, args.out, cfg)

@@ -79,3 +79,15 @@ def test_report_opens_from_disk_in_chromium(report, tmp_path):
     assert not errors, errors
     if os.environ.get("PIANOGEN_UPDATE_SCREENSHOTS") == "1":
         (ROOT / "docs" / "screenshot-report.png").write_bytes(shot.read_bytes())
+
+
+def test_rewrite_renders_the_same_report_from_metrics(report):
+    """--rewrite writes index.html again from metrics.json (no sampling): the same tables."""
+    import re
+
+    before = (report / "index.html").read_text()
+    proc = subprocess.run([sys.executable, "scripts/compare.py", "--rewrite", "--out", str(report)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    after = (report / "index.html").read_text()
+    tables = lambda page: re.findall(r"<table.*?</table>", page, re.S)  # noqa: E731
+    assert tables(after) == tables(before) and len(tables(after)) >= 5

@@ -214,6 +214,20 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
     return result
 
 
+def rewrite_report(out: str | Path) -> Path:
+    """Write OUT/index.html again from OUT/metrics.json and its media (after a change to how the
+    report is laid out: nothing is sampled or measured again)."""
+    import json
+
+    out = Path(out)
+    result = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    cfg = CompareConfig(**{k: v for k, v in result["config"].items() if k in CompareConfig.__dataclass_fields__})
+    media = {k: v for k, v in result["media"].items() if k != "real"}
+    plots = {f: out / "media" / f"hist_{f}.png" for f in SUMMARY_FEATURES if (out / "media" / f"hist_{f}.png").is_file()}
+    _write_html(out, pd.DataFrame(result["table"]), plots, media, result["models"], cfg, result["media"].get("real", []), result.get("listener"))
+    return out / "index.html"
+
+
 def _ceiling(data_dir, cfg: CompareConfig, need: int) -> list[dict]:
     """The ceiling: ``need`` real segments of the ceiling split drawn at random (fixed seed),
     scored exactly like a model."""
@@ -344,8 +358,10 @@ def display_table(table: pd.DataFrame, oa_columns: bool = False) -> pd.DataFrame
                 cells.append(v)
             elif pct:
                 cells.append(f"{100 * v:.1f}%" + (f" ± {100 * sd.iloc[i]:.1f}" if sd is not None and not np.isnan(sd.iloc[i]) else ""))
+            elif sd is not None and not np.isnan(sd.iloc[i]) and sd.iloc[i] > 0:
+                cells.append(_with_error(float(v), float(sd.iloc[i])))
             else:
-                cells.append(_num(v) + (f" ± {_num(sd.iloc[i])}" if sd is not None and not np.isnan(sd.iloc[i]) else ""))
+                cells.append(_num(v))
         out[label] = cells
     return out
 
@@ -356,6 +372,23 @@ def _pm(d: dict) -> str:
 
 def _pct(v) -> str:
     return "–" if v is None else f"{100 * v:.0f}%"
+
+
+#: Readable names of the segment features the report shows most (others: their code name).
+FEATURE_LABELS = {
+    "repeat_melody_3": "recurring 4-note melodic figures", "repeat_melody_5": "recurring 6-note melodic figures",
+    "repeat_rhythm_4": "recurring 5-onset rhythms", "repeat_figure_3": "recurring melodic+rhythmic figures",
+    "repeat_chord": "recurring chords", "chroma_sim_4s": "harmony 4 s apart (chroma similarity)",
+    "chroma_return": "harmonic return (best match 2-16 s back)", "velocity_change_mean": "velocity change, note to note",
+    "velocity_change_0": "successive notes at one loudness", "chord_velocity_autocorr": "chord loudness lag-1 autocorrelation",
+    "melody_loudest_share": "top note loudest in chords", "chord_spread_mean_ms": "onset spread in chords (ms)",
+    "chord_spread_<5ms": "chords struck within 5 ms", "length_>=4.95s": "notes held 4.95 s or more",
+    "length_at_cap": "notes held exactly 5 s (the cap)", "length_<0.05s": "notes under 50 ms",
+}
+
+
+def _label(feature: str) -> str:
+    return FEATURE_LABELS.get(feature, feature.replace("_", " "))
 
 
 def listener_tables(result: dict) -> dict[str, pd.DataFrame]:
@@ -376,10 +409,10 @@ def listener_tables(result: dict) -> dict[str, pd.DataFrame]:
                      "continuations: accuracy": _pm(c["c2st"]["logistic"]) if c else "–",
                      "continuations in the prompt's key": _pct(c["key_agreement"]) if c else "–",
                      "NLL of real continuation (nats/s)": f"{c['nll_per_second']:.1f}" if c and c.get("nll_per_second") is not None else "–"})
-    sep = [{"model": m, "feature": f["feature"], "AUC (0.5 = same)": f"{f['auc']:.2f}", "real median": _num(round(f["real_median"], 3)),
+    sep = [{"model": m, "feature": _label(f["feature"]), "AUC (0.5 = same)": f"{f['auc']:.2f}", "real median": _num(round(f["real_median"], 3)),
             "model median": _num(round(f["generated_median"], 3))} for m, d in models.items() for f in d["separating"][:3]]
     named = [("real (reference)", real), ("real (floor)", floor), *models.items()]
-    feats = [{"source": n, **{k: _num(round(v, 3)) for k, v in d["features"].items()}} for n, d in named]
+    feats = [{"source": n, **{_label(k): _num(round(v, 3)) for k, v in d["features"].items()}} for n, d in named]
     spread = []
     for n, d in named:
         sp = d["spread"]
@@ -425,8 +458,17 @@ figures (share of n-grams that recur), chroma similarity 4 s apart and the harmo
 change between successive notes, smoothness of chord loudness (lag-1 autocorrelation), top note loudest, onset spread inside
 chords (ms; share under 5 ms), notes held 4.95 s or more and notes under 50 ms.</p>{_html_table(tables["features"], "new-features")}
 <h3>One sample at a time</h3><p>Notes per second and polyphony across single samples (percentiles), the share below 3 notes/s
-and the share outside real music's 5th-95th percentile range in either (real: about 10% by construction).</p>{_html_table(tables["spread"], "spread")}
+and the share outside real music's 5th-95th percentile range in either (the first row is real music's own share).</p>{_html_table(tables["spread"], "spread")}
 {("<h3>Long pieces</h3><p>Over " + f"{cfg.long_seconds:g}" + " s in 10 s windows (medians): share of windows in the whole piece's key, share of adjacent windows that change key, variation of notes/s across windows, last window's notes/s over the first's.</p>" + _html_table(tables["stability"], "stability")) if len(tables["stability"]) else ""}"""
+
+
+def _with_error(v: float, sd: float) -> str:
+    """"mean ± sd" to the sd's second significant digit (9.6 ± 1.3, 0.888 ± 0.016): more digits
+    than the spread supports say nothing."""
+    import math
+
+    decimals = min(4, max(0, 1 - math.floor(math.log10(sd))))
+    return f"{v:,.{decimals}f} ± {sd:,.{decimals}f}"
 
 
 def _num(v) -> str:
