@@ -38,10 +38,10 @@ from pianogen.training import Task, process_rank
 
 @dataclass
 class GANConfig:
-    n_critic: int = 5
-    gp_weight: float = 10.0
-    transpose: int = 3
-    eval_samples: int = 64
+    n_critic: int = 5  # critic updates per generator update (the paper's 5)
+    gp_weight: float = 10.0  # weight of WGAN-GP's gradient penalty (the paper's 10)
+    transpose: int = 3  # training crops are transposed by up to this many semitones either way
+    eval_samples: int = 64  # generated passages per evaluation
     real_reference: int = 256  # real crops the metrics are compared with
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.halves), so the reporting half stays unseen; train if empty
 

@@ -39,24 +39,24 @@ from pianogen.io import OutputExistsError, atomic_path, write_json
 class TrainConfig:
     """Loop settings shared by every model (YAML/JSON loadable, CLI-overridable)."""
 
-    max_steps: int = 2000
-    max_minutes: float = 0.0  # 0 = no time limit
-    batch_size: int = 32
-    seq_len: int = 256  # tokens per training window (RNNs)
-    lr: float = 2e-3
-    weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.99)
+    max_steps: int = 2000  # stop after this many optimizer steps (the learning-rate schedule spans them)
+    max_minutes: float = 0.0  # stop after this many minutes of training time; 0 = no time limit
+    batch_size: int = 32  # sequences (or pianorolls) per step
+    seq_len: int = 256  # tokens per training window (a Transformer's context by default)
+    lr: float = 2e-3  # peak learning rate
+    weight_decay: float = 0.0  # AdamW weight decay
+    betas: tuple[float, float] = (0.9, 0.99)  # Adam betas
     grad_clip: float = 1.0  # max global grad norm; 0 = off
-    warmup_steps: int = 50
+    warmup_steps: int = 50  # linear warm-up steps before the cosine decay
     min_lr_ratio: float = 0.1  # cosine decay to lr * this at max_steps
-    eval_every: int = 200
+    eval_every: int = 200  # evaluate (and keep the best checkpoint) every this many steps
     eval_tokens: int = 0  # validation tokens scored per evaluation while training (0 = all; the final report uses all)
-    log_every: int = 10
-    seed: int = 0
+    log_every: int = 10  # log losses every this many steps
+    seed: int = 0  # random seed: the same seed, data and settings give the same run
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     bf16: bool = True  # autocast to bfloat16 on CUDA, and on CPUs with native bf16 (AVX-512 BF16 / AMX)
-    threads: int = 0  # CPU threads; 0 = all cores
-    progress: bool = True
+    threads: int = 0  # CPU threads for training; 0 = all cores (1 beside another busy process)
+    progress: bool = True  # show a progress bar
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:

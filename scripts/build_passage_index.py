@@ -21,10 +21,10 @@ def main() -> int:
 
     ap = parser(__doc__, "python scripts/build_passage_index.py data/prepared/asap --split train --out checkpoints/passages-asap-performances.npz")
     ap.add_argument("data", help="folder written by scripts/prepare_data.py")
-    ap.add_argument("--split", default="train")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--split", default="train", help="the split the models learned from (default: train)")
+    ap.add_argument("--out", required=True, help="output .npz path, e.g. checkpoints/passages-CORPUS.npz")
     ap.add_argument("--k", type=int, default=8, help="shortest passage searched, in note intervals (default 8: 9 notes)")
-    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = ap.parse_args()
     check_writable(args.out, args.force)
     t = time.perf_counter()

@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--split", default="test", help="reference split (default: test)")
     ap.add_argument("--ceiling-split", default="train", help="real split scored the same way, as the ceiling (default: train)")
     ap.add_argument("--out", help="write the full result as JSON here")
-    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
     args = ap.parse_args()
     if args.out:
         check_writable(args.out, args.force)

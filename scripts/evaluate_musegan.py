@@ -32,7 +32,7 @@ def main() -> int:
     ap.add_argument("--walk-drift", type=float, nargs="*", default=[], metavar="D",
                     help="with --walk-bars, also walk with these anchor drifts (1 = independent anchors; see sampling.latent_walk)")
     ap.add_argument("--out", help="also write the table as JSON here")
-    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     args = ap.parse_args()
     if args.out:
         check_writable(Path(args.out), args.force)

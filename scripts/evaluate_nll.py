@@ -20,7 +20,7 @@ def main() -> int:
     ap.add_argument("checkpoints", nargs="+", help="NAME.pt files of autoregressive models (perf-rnn, transformer, note-rnn, note-transformer)")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
     ap.add_argument("--split", default="test", help="train, validation, test, or a half by composition such as validation-reporting (default: test)")
-    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
     ap.add_argument("--record", action="store_true", help="add the result to each checkpoint's NAME.json")
     args = ap.parse_args()
     for ck in args.checkpoints:

@@ -21,8 +21,8 @@ def main() -> int:
     ap = parser(__doc__, "python scripts/plot_training.py 'perf-rnn, 75 h=checkpoints/perf-rnn.json' --out docs/training-curves.png")
     ap.add_argument("runs", nargs="+", help="NAME.json or LABEL=NAME.json")
     ap.add_argument("--out", required=True, help="PNG to write")
-    ap.add_argument("--title")
-    ap.add_argument("--force", action="store_true")
+    ap.add_argument("--title", help="figure title (default: none)")
+    ap.add_argument("--force", action="store_true", help="overwrite an existing output")
     args = ap.parse_args()
     check_writable(args.out, args.force)
     reports = {}

@@ -11,6 +11,12 @@ import _path  # noqa: F401
 from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 
 
+#: The paper's training settings, over TrainConfig's (shared with the autoregressive models): Adam
+#: lr 1e-3 and betas 0.5/0.9, no clipping, warm-up or decay; --help shows these.
+GAN_TRAIN_DEFAULTS = {"lr": 1e-3, "betas": (0.5, 0.9), "grad_clip": 0.0, "warmup_steps": 0, "min_lr_ratio": 1.0, "batch_size": 16,
+                      "eval_every": 100, "max_steps": 1000}
+
+
 def main() -> int:
     from pianogen.checkpoints import load, load_weights
     from pianogen.gan_task import GANConfig, make_gan_task
@@ -22,11 +28,11 @@ def main() -> int:
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
     ap.add_argument("--out", required=True, help="output path stem, e.g. checkpoints/NAME")
     ap.add_argument("--config", help='YAML/JSON config file with optional sections "train", "gan", "pianoroll", "model"; flags override it')
-    ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--force", action="store_true")
-    ap.add_argument("--z-dim", type=int)
-    ap.add_argument("--g-channels", type=int)
-    ap.add_argument("--d-channels", type=int)
+    ap.add_argument("--resume", action="store_true", help="continue the run from OUT.state.pt (same flags)")
+    ap.add_argument("--force", action="store_true", help="overwrite an existing OUT.pt / OUT.json")
+    ap.add_argument("--z-dim", type=int, help="size of each latent vector (default: 32, or --init's)")
+    ap.add_argument("--g-channels", type=int, help="width of the generator's first feature map (default: 128, or --init's)")
+    ap.add_argument("--d-channels", type=int, help="width of the critic's streams (default: 64, or --init's)")
     ap.add_argument("--design", choices=["hybrid", "composer", "jamming"], help="the paper's generator designs (default hybrid)")
     ap.add_argument("--onsets", action="store_true", default=None, help="also generate an onset roll per track; notes start only at onsets")
     ap.add_argument("--refiner", action="store_true", default=None, help="BinaryMuseGAN's refiner with binary neurons after the generator")
@@ -34,18 +40,17 @@ def main() -> int:
     ap.add_argument("--smoother", action="store_true", default=None, help="residual convolution over the logits across the generator's block and bar edges")
     ap.add_argument("--init", metavar="CHECKPOINT", help="start from this MuseGAN's weights (its model settings are the defaults): "
                     "with --refiner, the paper's second stage; with --velocity, a binary MuseGAN learns dynamics (its layers grow)")
-    add_dataclass_flags(ap, TrainConfig, "training")
+    add_dataclass_flags(ap, TrainConfig, "training", defaults=GAN_TRAIN_DEFAULTS, skip=("seq_len", "eval_tokens"))
     add_dataclass_flags(ap, GANConfig, "gan", prefix="gan_")
     add_dataclass_flags(ap, PianorollConfig, "pianoroll", prefix="roll_")
     ap.set_defaults(lr=None)
     args = ap.parse_args()
     setup_logging()
-    gan_defaults = {"lr": 1e-3, "betas": (0.5, 0.9), "grad_clip": 0.0, "warmup_steps": 0, "min_lr_ratio": 1.0, "batch_size": 16, "eval_every": 100, "max_steps": 1000}
     file_cfg = read_config_file(args.config) if args.config else {}
     unknown = set(file_cfg) - {"train", "gan", "pianoroll", "model"}
     if unknown:
         raise ValueError(f"{args.config}: unknown sections {sorted(unknown)} (use train, gan, pianoroll, model)")
-    train_cfg = load_config(TrainConfig, {**gan_defaults, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
+    train_cfg = load_config(TrainConfig, {**GAN_TRAIN_DEFAULTS, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
     gan = load_config(GANConfig, {**file_cfg.get("gan", {}), **picked(args, GANConfig, "gan_")})
     model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets", "refiner", "velocity", "smoother") if (v := getattr(args, k)) is not None}}
     roll = {**file_cfg.get("pianoroll", {}), **picked(args, PianorollConfig, "roll_")}

@@ -20,16 +20,16 @@ def main() -> int:
     from pianogen.evaluation.tuning import best_setting, sweep_sampling
 
     ap = parser(__doc__, "python scripts/tune_sampling.py checkpoints/perf-rnn.pt --data data/prepared/asap --split validation --record")
-    ap.add_argument("checkpoint")
-    ap.add_argument("--data", default="data/prepared/maestro-mini")
+    ap.add_argument("checkpoint", help="an autoregressive checkpoint (.pt)")
+    ap.add_argument("--data", default="data/prepared/maestro-mini", help="prepared folder whose real segments the samples are scored against (default: data/prepared/maestro-mini)")
     ap.add_argument("--split", default="validation-tuning", help="split to tune on (default: validation-tuning, the half by composition that no reported number uses)")
-    ap.add_argument("--temperatures", type=float, nargs="+", default=[0.8, 0.9, 1.0, 1.1])
-    ap.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0])
+    ap.add_argument("--temperatures", type=float, nargs="+", default=[0.8, 0.9, 1.0, 1.1], help="temperatures to try (default: 0.8 0.9 1.0 1.1)")
+    ap.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0], help="nucleus masses to try (default: 0.9 0.95 1.0)")
     ap.add_argument("--time-tilts", type=float, nargs="+", default=[0.0],
                     help="time tilts (per second; < 0 sparser) to cross with temperature and top-p, for a model whose notes/s no temperature fixes")
-    ap.add_argument("--n", type=int, default=32, help="samples per setting")
+    ap.add_argument("--n", type=int, default=32, help="samples per setting (default: 32)")
     ap.add_argument("--tolerance", type=float, default=0.2, help="largest relative notes/s and polyphony error of an eligible setting")
-    ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--seconds", type=float, default=20.0, help="length of each sample and real segment (default: 20)")
     ap.add_argument("--seed", type=int, default=1000, help="first seed (keep disjoint from compare.py's 0..n-1)")
     ap.add_argument("--record", action="store_true", help="write the best setting and the table into NAME.json")
     ap.add_argument("--density", action="store_true", help="instead: calibrate the density control (notes/s against the time tilt, "
