@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""Sample a trained autoregressive checkpoint to MIDI, optionally continuing seed notes.
+"""Sample a trained checkpoint to MIDI (and WAV with --wav), optionally continuing seed notes.
 
-Temperature, top-p and the time tilt default to the checkpoint's measured sampling defaults
-(`scripts/tune_sampling.py --record`), as in the app. Writes OUT (one piano MIDI file; with -n > 1, OUT_0.mid, OUT_1.mid, ...) and OUT.json
-with every parameter, so a result can be reproduced.
+Autoregressive models: temperature, top-p and the time tilt default to the checkpoint's measured
+sampling defaults (`scripts/tune_sampling.py --record`), as in the app. MuseGAN: --seconds of
+2 s bars from latent seed --seed, one named track per voice. Writes OUT (with -n > 1, OUT_0.mid,
+OUT_1.mid, ...) and OUT.json with every parameter, so a result can be reproduced; a sample that
+falls silent long before the asked length gets a warning.
 """
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -17,11 +20,13 @@ from pianogen.cli import sampling_threads, parser, run
 
 def main() -> int:
     from pianogen.data import write_midi
-    from pianogen.io import check_writable, write_json
+    from pianogen.io import check_writable
+    from pianogen.audio import render
+    from pianogen.checkpoints import load
     from pianogen.sampling import load_sampler, sample
 
     ap = parser(__doc__, 'python scripts/sample.py --checkpoint checkpoints/perf-rnn.pt --seed-notes "C4 E4 G4 C5" --seconds 30 --out out.mid')
-    ap.add_argument("--checkpoint", required=True, help="an autoregressive checkpoint (.pt): perf-rnn, transformer, note-rnn or note-transformer")
+    ap.add_argument("--checkpoint", required=True, help="a checkpoint (.pt): perf-rnn, transformer, note-rnn, note-transformer or musegan")
     seed = ap.add_mutually_exclusive_group()
     seed.add_argument("--seed-notes", help="note names, e.g. 'C4 E4 G4' ('+' joins a chord, '_' rests)")
     seed.add_argument("--seed-midi", help="a MIDI file whose opening seeds the model")
@@ -38,14 +43,18 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     ap.add_argument("-n", type=int, default=1, help="number of samples, generated as one batch")
     ap.add_argument("--out", required=True, help="output .mid path")
+    ap.add_argument("--wav", action="store_true", help="also render each sample to OUT.wav (FluidSynth, else the built-in synthesizer)")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
     args = ap.parse_args()
     sampling_threads()
 
     out = Path(args.out)
     paths = [out] if args.n == 1 else [out.with_name(f"{out.stem}_{i}{out.suffix or '.mid'}") for i in range(args.n)]
-    for p in paths + [out.with_suffix(".json")]:
+    wavs = [p.with_suffix(".wav") for p in paths] if args.wav else []
+    for p in paths + wavs + [out.with_suffix(".json")]:
         check_writable(p, args.force)
+    if load(args.checkpoint)["kind"] == "musegan":
+        return sample_musegan(args, paths, wavs, out)
     sampler = load_sampler(args.checkpoint)
     t0, p0, tilt0 = sampler.defaults  # what sample() plays for each value left unset
     args.temperature = t0 if args.temperature is None else args.temperature
@@ -56,15 +65,58 @@ def main() -> int:
                    max_note_seconds=args.max_note_seconds or None, density=args.density,
                    notes_per_second=args.notes_per_second)
     seconds = time.perf_counter() - t
-    groups = [notes] if args.n == 1 else [g for _, g in notes.groupby("sample")]
+    groups = [notes] if args.n == 1 else [notes[notes["sample"] == i] for i in range(args.n)]
     for p, g in zip(paths, groups):
         write_midi(g, p)
+    for w, g in zip(wavs, groups):
+        if len(g):  # an empty sample gets its warning below, not a silent WAV
+            render(g, w)
     params = {k: v for k, v in vars(args).items() if k != "force"}
     if args.density is None and args.notes_per_second is None:
         params["density"] = tilt0  # what was used, for reproduction
-    write_json(out.with_suffix(".json"), {"parameters": params, "files": [str(p) for p in paths], "notes": [int(len(g)) for g in groups], "seconds_taken": round(seconds, 3)})
-    print(json.dumps({"files": [str(p) for p in paths], "notes": [int(len(g)) for g in groups], "seconds_taken": round(seconds, 2)}))
+    finish(out, params, paths, wavs, groups, seconds)
     return 0
+
+
+def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
+    """MuseGAN: ``--seconds`` of bars (2 s each; past 8 bars the latents walk), one named track
+    per voice in each MIDI file; ``--seed`` is the latent seed (sample i uses seed + i)."""
+    from pianogen.audio import render
+    from pianogen.sampling import load_gan, sample_gan
+
+    unused = [f"--{k.replace('_', '-')}" for k in ("seed_notes", "seed_midi", "temperature", "top_p", "notes_per_second", "density")
+              if getattr(args, k) is not None]
+    if unused:
+        raise ValueError(f"{', '.join(unused)}: a MuseGAN samples from latent vectors only (use --seed and --seconds)")
+    g = load_gan(args.checkpoint)
+    bars = max(1, int(round(args.seconds / g.roll_cfg.bar_seconds)))
+    t = time.perf_counter()
+    results = [sample_gan(g, seed=args.seed + i, bars=bars) for i in range(args.n)]
+    seconds = time.perf_counter() - t
+    for r, p in zip(results, paths):
+        r.write_midi(p)
+    for r, w in zip(results, wavs):
+        render(r.track_notes(0), w)
+    params = {"checkpoint": args.checkpoint, "seconds": bars * g.roll_cfg.bar_seconds, "bars": bars, "seed": args.seed, "n": args.n, "out": args.out}
+    finish(out, params, paths, wavs, [r.merged(0) for r in results], seconds)
+    return 0
+
+
+def finish(out: Path, params: dict, paths: list[Path], wavs: list[Path], groups, seconds: float) -> None:
+    """OUT.json with every parameter, and one line for people; warns when a sample is far
+    sparser than asked (the model fell silent), so a short file is never a silent surprise."""
+    from pianogen.io import write_json
+
+    counts = [int(len(g)) for g in groups]
+    ends = [round(float(g["end"].max()), 2) if len(g) else 0.0 for g in groups]
+    wavs = [w for w in wavs if w.is_file()]
+    write_json(out.with_suffix(".json"), {"parameters": params, "files": [str(p) for p in paths + wavs], "notes": counts,
+                                          "last_release_seconds": ends, "seconds_taken": round(seconds, 3)})
+    for p, c, e in zip(paths, counts, ends):
+        if c == 0 or e < 0.5 * float(params.get("seconds") or 0):
+            print(f"warning: {p}: {c} notes, silent after {e:g} s of the {params['seconds']:g} asked "
+                  "(a low temperature, top-k or a sparse density can end the music early)", file=sys.stderr)
+    print(json.dumps({"files": [str(p) for p in paths + wavs], "notes": counts, "seconds_taken": round(seconds, 2)}))
 
 
 if __name__ == "__main__":

@@ -87,3 +87,26 @@ def test_every_flag_the_readme_shows_exists():
 def test_old_underscore_flags_still_parse(tmp_path):
     proc = run("scripts/train_rnn.py", "--model", "perf-rnn", "--out", str(tmp_path / "x"), "--aug_transpose", "2", "--max-steps", "0", "--data", str(tmp_path / "none"))
     assert "unrecognized arguments" not in proc.stderr
+
+
+def test_sample_script_writes_musegan_bars_and_audio(tmp_path):
+    """sample.py takes a MuseGAN too (bars from latent seeds, one track per voice) and writes
+    WAV on request; flags that mean nothing to a GAN are refused by name."""
+    import mido
+
+    out = tmp_path / "gan.mid"
+    proc = run("scripts/sample.py", "--checkpoint", "checkpoints/musegan.pt", "--seconds", "8", "--seed", "3", "--wav", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    tracks = [t.name for t in mido.MidiFile(out).tracks if t.name]
+    assert tracks == ["melody", "inner", "bass"] and out.with_suffix(".wav").read_bytes()[:4] == b"RIFF"
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["parameters"]["bars"] == 4 and info["notes"][0] > 0
+    proc = run("scripts/sample.py", "--checkpoint", "checkpoints/musegan.pt", "--temperature", "1", "--out", str(tmp_path / "x.mid"))
+    assert proc.returncode == 1 and "--temperature" in proc.stderr and "latent" in proc.stderr
+
+
+def test_sample_script_warns_when_the_music_ends_early(tmp_path):
+    out = tmp_path / "greedy.mid"
+    proc = run("scripts/sample.py", "--checkpoint", "checkpoints/perf-rnn.pt", "--seconds", "4", "--temperature", "0.01", "--wav", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "warning:" in proc.stderr and "silent after" in proc.stderr
