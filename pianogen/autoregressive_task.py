@@ -107,13 +107,18 @@ def windows(piece: np.ndarray, context: int) -> list[tuple[np.ndarray, int]]:
 
 
 @torch.no_grad()
-def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int = 1024, batch: int = 16) -> tuple[float, int]:
+def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int = 1024, batch: int = 16, desc: str | None = None) -> tuple[float, int]:
     """Total NLL (nats) and token count of whole pieces.
 
     RNNs carry their state across chunks; Transformers score overlapping windows of their
     context (:func:`windows`), the regime they were trained and sample in. Pieces (or windows)
-    are batched (padded; padded targets ignored) so evaluation stays fast on CPU.
+    are batched (padded; padded targets ignored) so evaluation stays fast on CPU. ``desc``
+    shows a progress bar (batches, rate, ETA) under that name: a long evaluation is never silent.
     """
+    import sys
+
+    from tqdm import tqdm
+
     total, count = 0.0, 0
     if kind in WINDOWED_KINDS:
         chunk = model.config.context
@@ -121,7 +126,7 @@ def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int 
     else:
         items = [(p, 1) for p in pieces]
     order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
-    for b in range(0, len(order), batch):
+    for b in tqdm(range(0, len(order), batch), desc=desc, unit="batch", disable=desc is None, file=sys.stderr, dynamic_ncols=True, leave=False):
         group = [items[i] for i in order[b : b + batch]]
         longest = max(len(p) for p, _ in group)
         shape = (len(group), longest) + group[0][0].shape[1:]
@@ -216,7 +221,8 @@ class SequenceTask(Task):
             if split not in self.splits:
                 out[split] = {"absent": f"{self.data_dir} has no {split} split"}
                 continue
-            total, count = sequence_nll(self.models["model"], self.kind, self.eval_pieces[split], trainer.device)
+            show = f"final {split} NLL ({sum(len(p) for p in self.eval_pieces[split]):,} tokens)" if trainer.cfg.progress and trainer.is_main else None
+            total, count = sequence_nll(self.models["model"], self.kind, self.eval_pieces[split], trainer.device, desc=show)
             secs = self.split_seconds(split)
             out[split] = {"nll_per_token": total / count, "nll_per_second": total / secs, "tokens": count, "seconds": round(secs, 2)}
         vocab = self.codec.config.vocab_sizes if self.kind in NOTE_KINDS else self.codec.config.vocab_size

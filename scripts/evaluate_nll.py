@@ -24,7 +24,7 @@ def main() -> int:
     ap.add_argument("--record", action="store_true", help="add the result to each checkpoint's NAME.json")
     args = ap.parse_args()
     for ck in args.checkpoints:
-        r = checkpoint_nll(ck, args.data, args.split, args.device)
+        r = checkpoint_nll(ck, args.data, args.split, args.device, progress=True)
         print(f"{ck}: {args.data} {args.split}: {r['nll_per_token']:.4f} nats/{r['token']}, {r['nll_per_second']:.2f} nats/s "
               f"({r['tokens']:,} {r['token']}s, {r['seconds'] / 3600:.2f} h, {r['pieces']} pieces)")
         if args.record:

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 
-def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test", device: str = "cpu") -> dict[str, Any]:
+def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test", device: str = "cpu", progress: bool = False) -> dict[str, Any]:
     """{nll_per_token, nll_per_second, tokens, seconds, pieces} of ``checkpoint`` on a split.
 
     Whole pieces, unaugmented, the model's state carried across chunks; seconds are the
@@ -39,7 +39,8 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     codec = codec_from_dict(ckpt["representation"])
     model.eval()
     with torch.inference_mode():
-        total, count = sequence_nll(model, ckpt["kind"], encode_pieces(notes, codec), torch.device(device))
+        total, count = sequence_nll(model, ckpt["kind"], encode_pieces(notes, codec), torch.device(device),
+                                    desc=f"{Path(checkpoint).stem} on {split}" if progress else None)
     return {"checkpoint": str(checkpoint), "data": str(data_dir), "split": split, "nll_per_token": total / count,
             "nll_per_second": total / seconds, "tokens": count, "seconds": round(seconds, 2), "pieces": len(ids),
             "token": "note" if ckpt["kind"] in NOTE_KINDS else "event", "corpus": Path(data_dir).name}
