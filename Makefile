@@ -21,6 +21,8 @@ $(STAMP): requirements.txt
 	# torch first, pinned: a looser requirement would pull gigabytes of CUDA wheels.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	# pianogen itself, editable: `import pianogen` works from any folder (no copy to keep in sync).
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 # Test and development packages on top (gradio_client, playwright, muspy, pytest).

@@ -18,11 +18,12 @@ def main(script: str = "train_autoregressive.py") -> int:
     from pianogen.representations.controls import DensityConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
-    ap = parser(__doc__, f"python scripts/{script} --model perf-rnn --data data/prepared/maestro-mini --out checkpoints/my-perf-rnn --max-minutes 10")
+    ap = parser(__doc__, f"python scripts/{script} --model perf-rnn --data data/prepared/maestro-mini --out runs/my-perf-rnn --max-minutes 10")
     ap.add_argument("--model", required=True, choices=["note-rnn", "perf-rnn", "transformer", "note-transformer"],
                     help="note-rnn and note-transformer model note tuples; perf-rnn and transformer performance events")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
-    ap.add_argument("--out", required=True, help="output path stem, e.g. checkpoints/NAME")
+    ap.add_argument("--out", help="output path stem (default: runs/MODEL); the app loads only checkpoints/ (or its --checkpoints), "
+                    "so a trial run never shows up beside the shipped models")
     ap.add_argument("--config", help="YAML/JSON config file")
     ap.add_argument("--resume", action="store_true", help="continue from OUT.state.pt (same flags)")
     ap.add_argument("--force", action="store_true", help="overwrite an existing OUT.pt/OUT.json")
@@ -43,6 +44,7 @@ def main(script: str = "train_autoregressive.py") -> int:
     add_dataclass_flags(ap, TrainConfig, "training")
     add_dataclass_flags(ap, AugmentConfig, "augmentation", prefix="aug_")
     args = ap.parse_args()
+    args.out = args.out or f"runs/{args.model}"
     setup_logging()
 
     file_cfg = read_config_file(args.config) if args.config else {}

@@ -24,9 +24,10 @@ def main() -> int:
     from pianogen.representations.pianoroll import PianorollConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file
 
-    ap = parser(__doc__, "python scripts/train_musegan.py --data data/prepared/maestro-mini --out checkpoints/my-musegan --max-minutes 10")
+    ap = parser(__doc__, "python scripts/train_musegan.py --data data/prepared/maestro-mini --out runs/my-musegan --max-minutes 10")
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
-    ap.add_argument("--out", required=True, help="output path stem, e.g. checkpoints/NAME")
+    ap.add_argument("--out", default="runs/musegan", help="output path stem (default: runs/musegan); the app loads only checkpoints/ "
+                    "(or its --checkpoints), so a trial run never shows up beside the shipped models")
     ap.add_argument("--config", help='YAML/JSON config file with optional sections "train", "gan", "pianoroll", "model"; flags override it')
     ap.add_argument("--resume", action="store_true", help="continue the run from OUT.state.pt (same flags)")
     ap.add_argument("--force", action="store_true", help="overwrite an existing OUT.pt / OUT.json")
