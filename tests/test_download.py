@@ -146,3 +146,15 @@ def test_not_a_zip_is_removed(server, tmp_path):
     with pytest.raises(DownloadError, match="not a valid zip"):
         download_maestro(tmp_path, url=url, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_host_fails_at_once_with_the_reason(tmp_path):
+    """A name that does not resolve is not a dropped connection: no retries, no .part to resume."""
+    import time
+
+    from pianogen.data import DownloadError, download_maestro
+
+    t = time.perf_counter()
+    with pytest.raises(DownloadError, match="cannot resolve the host") as exc:
+        download_maestro(tmp_path, url="http://no-such-host.invalid/maestro.zip", sha256=None, retries=5, timeout=5, progress=False)
+    assert time.perf_counter() - t < 10 and ".part" not in str(exc.value)

@@ -222,3 +222,17 @@ def test_multitrack_score_with_tempo_changes(tmp_path, backend):
     assert notes["pitch"].tolist() == [60, 55, 64]  # drums left out, tracks merged
     np.testing.assert_allclose(notes["start"], [0.0, 1.0, 2.0], atol=1e-9)
     np.testing.assert_allclose(notes["end"], [0.5, 4.0, 3.0], atol=1e-9)
+
+
+def test_progress_bar_ends_at_100_percent_and_the_workers_used_are_recorded(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    proc = subprocess.run([sys.executable, "scripts/prepare_data.py", str(CORPUS), "--out", str(tmp_path / "p")], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "42/42" in proc.stderr and "100%" in proc.stderr
+    params = json.loads((tmp_path / "p" / "prepare.json").read_text())["parameters"]
+    assert params["workers"] == 0 and params["workers_used"] == 1  # a small corpus is parsed in-process

@@ -446,3 +446,19 @@ def test_seeds_are_bounded_and_text_is_never_a_path(tmp_path):
     with pytest.raises(ValueError, match="at most 3,000"):
         seed_to_notes(many)
     assert len(seed_to_notes(many, seed_seconds=10)) == 100  # the opening of a long seed is fine
+
+
+def test_recording_the_same_evaluation_again_changes_nothing(tmp_path):
+    import shutil
+
+    from pianogen.evaluation.likelihood import record_evaluation
+
+    ck = tmp_path / "n.pt"
+    shutil.copy(ROOT / "checkpoints" / "note-rnn.pt", ck)
+    shutil.copy(ROOT / "checkpoints" / "note-rnn.json", ck.with_suffix(".json"))
+    before = ck.with_suffix(".json").read_text()
+    first = json.loads(before)["evaluations"][0]
+    record_evaluation(ck, {"checkpoint": str(ck), **first})
+    assert ck.with_suffix(".json").read_text() == before
+    record_evaluation(ck, {"checkpoint": str(ck), **first, "nll_per_token": 1.0})  # replaced in place
+    assert json.loads(ck.with_suffix(".json").read_text())["evaluations"][0]["nll_per_token"] == 1.0

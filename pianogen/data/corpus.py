@@ -218,19 +218,29 @@ def _parse_chunk(tasks: list[tuple]) -> list[dict | str]:
     return [_parse(t)[1] for t in tasks]
 
 
+def worker_count(source: Path, entries: list[Entry], cfg: PrepareConfig) -> int:
+    """Processes that parse: ``cfg.workers``, or with 0 all cores, except that a small corpus
+    is parsed in this process (see IN_PROCESS_BYTES)."""
+    workers = min(cfg.workers or os.cpu_count() or 1, max(1, len(entries)))
+    if cfg.workers == 0 and _total_bytes(source, entries) < IN_PROCESS_BYTES:
+        workers = 1
+    return workers
+
+
 def _iter_parsed(source: Path, entries: list[Entry], cfg: PrepareConfig) -> Iterator[dict | str]:
     """Parse every entry, yielding results in entry order (arrays dict, or a skip reason)."""
     from tqdm import tqdm
 
     tasks = [(str(source), e.member, e.path, cfg.sustain, cfg.backend) for e in entries]
-    workers = min(cfg.workers or os.cpu_count() or 1, len(tasks))
-    if cfg.workers == 0 and _total_bytes(source, entries) < IN_PROCESS_BYTES:
-        workers = 1
+    workers = worker_count(source, entries, cfg)
+    # The bar moves before each result is handed on: the caller may stop pulling after the
+    # last one, and the bar must read 100% then.
     with tqdm(total=len(tasks), unit="file", desc="prepare", disable=not cfg.progress, file=sys.stderr) as bar:
         if workers <= 1:
             for t in tasks:
-                yield _parse(t)[1]
+                result = _parse(t)[1]
                 bar.update()
+                yield result
             return
         # Children parse contiguous chunks; the parent meanwhile writes Parquet batches.
         # fork: children inherit the imported modules, so they start in milliseconds.
@@ -239,8 +249,8 @@ def _iter_parsed(source: Path, entries: list[Entry], cfg: PrepareConfig) -> Iter
         ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else None)
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
             for part in pool.map(_parse_chunk, chunks):
-                yield from part
                 bar.update(len(part))
+                yield from part
 
 
 # --- assembling and writing ------------------------------------------------------------
@@ -383,7 +393,7 @@ def prepare(source: str | os.PathLike, out: str | os.PathLike, config: PrepareCo
         "source": str(source),
         "source_kind": kind,
         "out": str(out),
-        "parameters": asdict(cfg) | {"backend": cfg.backend or _backend_name()},
+        "parameters": asdict(cfg) | {"backend": cfg.backend or _backend_name(), "workers_used": worker_count(source, entries, cfg)},
         "counts": split_summary(pieces),
         "files": {"read": len(good), "skipped": len(skipped)},
         "skipped": skipped,

@@ -157,8 +157,11 @@ def download_maestro(
                 break
             except (http.client.IncompleteRead, ConnectionError, socket.timeout, urllib.error.URLError, http.client.HTTPException) as exc:
                 have = part.stat().st_size if part.exists() else 0
+                if isinstance(getattr(exc, "reason", None), socket.gaierror):  # no such host, or no network: retrying cannot help
+                    raise DownloadError(f"{url}: cannot resolve the host ({exc.reason}); check the address and the network") from None
                 if attempt == retries:
-                    raise DownloadError(f"{url}: download interrupted at {have} bytes ({exc!r}); run again to resume from {part}") from None
+                    resume = f"run again to resume from {part}" if have else "nothing was downloaded; run again when the connection is back"
+                    raise DownloadError(f"{url}: download interrupted at {have} bytes ({exc!r}); {resume}") from None
                 log.warning("%s: connection lost at %d bytes (%s); resuming", url, have, type(exc).__name__)
                 time.sleep(min(2**attempt * 0.1, 5))
         os.replace(part, archive)

@@ -48,12 +48,22 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
 
 def record_evaluation(checkpoint: str | os.PathLike, result: dict[str, Any]) -> Path:
     """Add ``result`` to the checkpoint's NAME.json under "evaluations" (one entry per data
-    folder and split, replaced when measured again); written atomically. Returns the path."""
+    folder and split, replaced in place when measured again; not rewritten when nothing
+    changed); written atomically. Returns the path."""
     from pianogen.checkpoints import read_report, update_report
 
+    from pianogen.checkpoints import report_path
+
     entry = {k: v for k, v in result.items() if k != "checkpoint"}
-    kept = [e for e in read_report(checkpoint).get("evaluations", []) if (e.get("data"), e.get("split")) != (entry["data"], entry["split"])]
-    return update_report(checkpoint, evaluations=kept + [entry])
+    evaluations = list(read_report(checkpoint).get("evaluations", []))
+    same = [i for i, e in enumerate(evaluations) if (e.get("data"), e.get("split")) == (entry["data"], entry["split"])]
+    if same and evaluations[same[0]] == entry:
+        return report_path(checkpoint)  # measured again, the same: the file stays as it is
+    if same:
+        evaluations[same[0]] = entry  # in its place, so a re-measurement changes only its own lines
+    else:
+        evaluations.append(entry)
+    return update_report(checkpoint, evaluations=evaluations)
 
 
 def reported_nll(report: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
