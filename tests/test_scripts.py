@@ -110,3 +110,14 @@ def test_sample_script_warns_when_the_music_ends_early(tmp_path):
     proc = run("scripts/sample.py", "--checkpoint", "checkpoints/perf-rnn.pt", "--seconds", "4", "--temperature", "0.01", "--wav", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "warning:" in proc.stderr and "silent after" in proc.stderr
+
+
+def test_models_script_lists_the_shipped_models_with_their_cards(tmp_path):
+    proc = run("scripts/models.py")
+    assert proc.returncode == 0, proc.stderr
+    for name in ("perf-rnn", "transformer", "note-rnn", "musegan"):
+        assert f"checkpoints/{name}.pt" in proc.stdout
+    assert "Plays by default at temperature" in proc.stdout and "Learned from asap-performances" in proc.stdout
+    (tmp_path / "x.state.pt").write_bytes(b"not a model")
+    proc = run("scripts/models.py", "--checkpoints", str(tmp_path))
+    assert proc.returncode == 0 and "no models" in proc.stdout  # a training state is not a model
