@@ -293,17 +293,19 @@ def compare_tab() -> None:
         f"music (1 = indistinguishable). Numbers are mean ± sd over {groups} disjoint seed sets; the first row scores as many real "
         "segments the same way (the ceiling). **NLL** is on the split named beside it (lower is better)."
     )
-    media = meta.get("media", {})
+    media = {name: stems for name, stems in meta.get("media", {}).items() if stems}
     if media:
-        gr.Markdown("### Listen side by side\nThe same seeds for every model, and real music for reference (all shipped files: nothing is computed here).")
-        n = max(len(v) for v in media.values())
-        for i in range(n):
-            with gr.Row(equal_height=False):
-                for name, stems in media.items():
-                    if i < len(stems):
-                        with gr.Column(min_width=280):
-                            stem = COMPARE / "media" / stems[i]
-                            gr.Audio(str(stem.with_suffix(".wav")), label=f"{name} #{i + 1}", type="filepath", interactive=False)
+        gr.Markdown("### Listen side by side\nReal music first, then one sample of each model (the same seeds for every model; "
+                    "all shipped files, nothing is computed here). The report holds more.")
+        names = list(media)  # real music first, as compare writes it
+        per_row = 3  # a regular grid: three across on a wide screen, one under another on a phone
+        for r in range(0, len(names), per_row):
+            with gr.Row(equal_height=True):
+                for name in names[r : r + per_row] + [None] * (per_row - len(names[r : r + per_row])):
+                    with gr.Column(min_width=280, visible=name is not None):
+                        if name is not None:
+                            stem = COMPARE / "media" / media[name][0]
+                            gr.Audio(str(stem.with_suffix(".wav")), label="real music" if name == "real" else name, type="filepath", interactive=False)
                             gr.Image(str(stem.with_suffix(".png")), label=f"{name} pianoroll", show_label=False, interactive=False)
     gr.Dataframe(display_table(pd.read_csv(table)), label="Summary", interactive=False, elem_id="compare-table")
     tables = listener_tables(meta)
