@@ -31,7 +31,7 @@ from pianogen.checkpoints import CheckpointError  # noqa: E402
 from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
 from pianogen.evaluation.compare import display_table, listener_tables  # noqa: E402
 from pianogen.evaluation.memorization import PassageIndex  # noqa: E402
-from pianogen.evaluation.tuning import UNTUNED  # noqa: E402
+from pianogen.checkpoints import UNTUNED  # noqa: E402
 from pianogen.cli import sampling_threads  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402

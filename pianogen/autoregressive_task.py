@@ -291,7 +291,3 @@ def make_sequence_task(kind: str, data_dir: str, cfg: TrainConfig, model_overrid
     model = build_model(kind, model_cfg)
     return SequenceTask(kind, model, codec, load_notes(data_dir), load_pieces(data_dir), cfg, augment or AugmentConfig(), data_dir)
 
-
-# Earlier names, kept for old code and commands.
-RNNTask = SequenceTask
-make_rnn_task = make_sequence_task

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pianogen.checkpoints import CheckpointError, load, read_report, trained_corpus
+from pianogen.checkpoints import CheckpointError, default_tilt, load, read_report, trained_corpus
 from pianogen.evaluation.likelihood import reported_nll
-from pianogen.evaluation.tuning import default_tilt
 from pianogen.models import NOTE_KINDS
 
 

@@ -122,3 +122,27 @@ def trained_corpus(report: dict[str, Any]) -> str:
     """The name of the corpus a run learned from (e.g. ``asap-performances``), from its report."""
     where = report.get("final", {}).get("corpus") or report.get("data", {}).get("corpus") or report.get("data", {}).get("dir") or ""
     return Path(str(where)).name
+
+
+# --- recorded sampling settings (measured by pianogen.evaluation.tuning, read here) ------
+
+
+#: (temperature, top-p) for a checkpoint whose sampling was never tuned: its plain distribution,
+#: cut only in the 5% tail that makes a rare wild event.
+UNTUNED = (1.0, 0.95)
+
+
+def sampling_defaults(report: dict[str, Any]) -> tuple[float, float] | None:
+    """(temperature, top-p) recorded in a checkpoint's report by ``--record``, or None."""
+    d = report.get("sampling_defaults")
+    return (float(d["temperature"]), float(d["top_p"])) if d else None
+
+
+def sampling_setting(report: dict[str, Any]) -> tuple[float, float]:
+    """(temperature, top-p) to sample a checkpoint with: its recorded defaults, else :data:`UNTUNED`."""
+    return sampling_defaults(report) or UNTUNED
+
+
+def default_tilt(report: dict[str, Any]) -> float:
+    """The time tilt (per second) recorded with a checkpoint's sampling defaults, 0 if none."""
+    return float((report.get("sampling_defaults") or {}).get("tilt", 0.0))

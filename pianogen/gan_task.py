@@ -43,7 +43,7 @@ class GANConfig:
     transpose: int = 3  # training crops are transposed by up to this many semitones either way
     eval_samples: int = 64  # generated passages per evaluation
     real_reference: int = 256  # real crops the metrics are compared with
-    reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.halves), so the reporting half stays unseen; train if empty
+    reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -126,7 +126,7 @@ class GANTask(Task):
         self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank(), vel)  # own crops per DDP rank
         # Real reference: untransposed crops from a fixed generator, of held-out pieces where
         # the corpus has them, so selection does not reward copying the training music.
-        from pianogen.data.halves import parse_half, select_half
+        from pianogen.data.splits import parse_half, select_half
 
         ref_pieces = select_half(pieces, gan.reference_split) if parse_half(gan.reference_split) else pieces[pieces["split"] == gan.reference_split]
         ref_ids = set(ref_pieces["piece_id"])

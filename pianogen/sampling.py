@@ -176,7 +176,7 @@ class SequenceSampler:
         none: the setting recorded by ``scripts/tune_sampling.py --record``, as a whole, else
         the untuned plain distribution (``UNTUNED``, no tilt). The one place defaults are read."""
         from pianogen.checkpoints import read_report
-        from pianogen.evaluation.tuning import default_tilt, sampling_setting
+        from pianogen.checkpoints import default_tilt, sampling_setting
 
         report = read_report(self.path)
         return (*sampling_setting(report), default_tilt(report))
@@ -392,9 +392,6 @@ def _load(cls, checkpoint: str | os.PathLike, device: str):
     if not p.is_file():
         raise CheckpointError(f"{p}: no such checkpoint file")
     return _cached(cls, str(p.resolve()), p.stat().st_mtime, device)
-
-
-RNNSampler = SequenceSampler  # the earlier name, kept for old code
 
 
 def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> SequenceSampler:

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Train an autoregressive model (note-rnn, perf-rnn, transformer) on a prepared folder;
-writes OUT.pt, OUT.json, OUT.state.pt. (`scripts/train_rnn.py` is the same command.)
+"""Train an autoregressive model (perf-rnn, transformer, note-rnn, note-transformer) on a prepared folder;
+writes OUT.pt, OUT.json, OUT.state.pt.
 
 Config: --config FILE (YAML or JSON with optional sections "train", "model", "augment"),
 then any flag below overrides it. Runs on CUDA with bf16 when available, else CPU; under

@@ -59,7 +59,8 @@ def calibrate_density(args) -> int:
     import json
 
     from pianogen.checkpoints import read_report, update_report
-    from pianogen.evaluation.tuning import density_response, sampling_defaults
+    from pianogen.checkpoints import sampling_defaults
+    from pianogen.evaluation.tuning import density_response
 
     t, p = sampling_defaults(read_report(args.checkpoint)) or (1.0, 1.0)
     rows = density_response(args.checkpoint, args.tilts, temperature=t, top_p=p, n=args.n, seconds=args.seconds, seed=args.seed + 1000)

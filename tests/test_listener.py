@@ -32,7 +32,7 @@ def maestro_pieces() -> pd.DataFrame:
 
 
 def test_halves_split_validation_by_composition(maestro_pieces):
-    from pianogen.data.halves import compositions, select_half
+    from pianogen.data.splits import compositions, select_half
 
     val = maestro_pieces[maestro_pieces["split"] == "validation"]
     tune, rep = select_half(maestro_pieces, "validation-tuning"), select_half(maestro_pieces, "validation-reporting")

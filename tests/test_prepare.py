@@ -16,7 +16,7 @@ import pytest
 
 from conftest import CORPUS, MAESTRO_ROOT, MIDI_FILES, ROOT
 from pianogen.data import PrepareConfig, PrepareError, load_notes, load_pieces, prepare, read_midi
-from pianogen.data.corpus import hash_split, split_group
+from pianogen.data.splits import hash_split, split_group
 from pianogen.io import OutputExistsError
 
 CFG = PrepareConfig(progress=False, workers=2)

@@ -16,7 +16,7 @@ import torch
 from conftest import MIDI_FILES, ROOT, step_through
 from pianogen.checkpoints import CheckpointError, load, load_model
 from pianogen.models import build_model
-from pianogen.rnn_task import AugmentConfig, make_rnn_task, run_model, sequence_loss
+from pianogen.autoregressive_task import AugmentConfig, make_sequence_task, run_model, sequence_loss
 from pianogen.sampling import parse_note_names, sample
 from pianogen.training import TrainConfig, Trainer, TrainingDiverged
 
@@ -30,7 +30,7 @@ def tiny_cfg(**kw) -> TrainConfig:
 
 def train(kind, prepared, out, cfg=None, augment=None, resume=False, model=None):
     cfg = cfg or tiny_cfg()
-    task = make_rnn_task(kind, str(prepared), cfg, model or TINY[kind], augment or AugmentConfig())
+    task = make_sequence_task(kind, str(prepared), cfg, model or TINY[kind], augment or AugmentConfig())
     return Trainer(task, cfg, out, resume=resume, force=not resume).fit()
 
 
@@ -64,7 +64,7 @@ def test_perf_rnn_shapes(cfg):
 
 @pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
 def test_overfit_one_batch(kind, prepared):
-    from pianogen.rnn_task import WindowSampler
+    from pianogen.autoregressive_task import WindowSampler
     from pianogen.data import load_notes
     from pianogen.representations.codecs import CODEC_FOR_MODEL
 
@@ -119,19 +119,19 @@ def test_checkpoint_loads_weights_only(trained):
 def test_resume_matches_uninterrupted(prepared, tmp_path, monkeypatch):
     cfg = tiny_cfg(max_steps=16, eval_every=4)
     full = train("perf-rnn", prepared, tmp_path / "full", cfg)
-    import pianogen.rnn_task as rt
+    import pianogen.autoregressive_task as rt
 
-    real = rt.RNNTask.train_step
+    real = rt.SequenceTask.train_step
 
     def die_at_10(self, trainer, step):
         if step == 10:
             raise KeyboardInterrupt
         return real(self, trainer, step)
 
-    monkeypatch.setattr(rt.RNNTask, "train_step", die_at_10)
+    monkeypatch.setattr(rt.SequenceTask, "train_step", die_at_10)
     with pytest.raises(KeyboardInterrupt):
         train("perf-rnn", prepared, tmp_path / "cut", cfg)
-    monkeypatch.setattr(rt.RNNTask, "train_step", real)
+    monkeypatch.setattr(rt.SequenceTask, "train_step", real)
     resumed = train("perf-rnn", prepared, tmp_path / "cut", cfg, resume=True)
     a, b = load(tmp_path / "full.pt")["state_dict"], load(tmp_path / "cut.pt")["state_dict"]
     for k in a:
@@ -146,9 +146,9 @@ def test_ctrl_c_after_an_update_resumes_exactly(prepared, tmp_path, monkeypatch)
 
     cfg = tiny_cfg(max_steps=16, eval_every=4)
     train("perf-rnn", prepared, tmp_path / "full", cfg)
-    import pianogen.rnn_task as rt
+    import pianogen.autoregressive_task as rt
 
-    real = rt.RNNTask.train_step
+    real = rt.SequenceTask.train_step
 
     def ctrl_c_after_step_10(self, trainer, step):
         out = real(self, trainer, step)  # the optimizer has stepped
@@ -156,11 +156,11 @@ def test_ctrl_c_after_an_update_resumes_exactly(prepared, tmp_path, monkeypatch)
             os.kill(os.getpid(), signal.SIGINT)
         return out
 
-    monkeypatch.setattr(rt.RNNTask, "train_step", ctrl_c_after_step_10)
+    monkeypatch.setattr(rt.SequenceTask, "train_step", ctrl_c_after_step_10)
     with pytest.raises(KeyboardInterrupt):
         train("perf-rnn", prepared, tmp_path / "cut", cfg)
     assert torch.load(tmp_path / "cut.state.pt", weights_only=True)["step"] == 11
-    monkeypatch.setattr(rt.RNNTask, "train_step", real)
+    monkeypatch.setattr(rt.SequenceTask, "train_step", real)
     train("perf-rnn", prepared, tmp_path / "cut", cfg, resume=True)
     a, b = load(tmp_path / "full.pt")["state_dict"], load(tmp_path / "cut.pt")["state_dict"]
     for k in a:
@@ -168,7 +168,7 @@ def test_ctrl_c_after_an_update_resumes_exactly(prepared, tmp_path, monkeypatch)
 
 
 def test_nan_loss_stops_and_keeps_checkpoint(prepared, tmp_path, monkeypatch):
-    import pianogen.rnn_task as rt
+    import pianogen.autoregressive_task as rt
 
     real = rt.sequence_loss
     calls = []
@@ -286,7 +286,7 @@ def test_config_file_with_cli_overrides(prepared, tmp_path):
     cfg = tmp_path / "run.yaml"
     cfg.write_text("train:\n  max_steps: 6\n  batch_size: 4\n  seq_len: 32\n  eval_every: 3\n  lr: 0.01\nmodel:\n  layers: 1\n  hidden: 32\n  embed: 16\naugment:\n  transpose: 2\n")
     out = tmp_path / "c"
-    cmd = [sys.executable, "scripts/train_rnn.py", "--model", "perf-rnn", "--data", str(prepared), "--out", str(out), "--config", str(cfg), "--max-steps", "4", "--progress", "false"]
+    cmd = [sys.executable, "scripts/train_autoregressive.py", "--model", "perf-rnn", "--data", str(prepared), "--out", str(out), "--config", str(cfg), "--max-steps", "4", "--progress", "false"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.with_suffix(".json").read_text())
@@ -299,7 +299,7 @@ def test_config_file_with_cli_overrides(prepared, tmp_path):
 def test_torchrun_ddp_two_processes(prepared, tmp_path):
     """The same script under torchrun trains with DistributedDataParallel (gloo on CPU)."""
     out = tmp_path / "ddp"
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "scripts/train_rnn.py", "--model", "perf-rnn",
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "scripts/train_autoregressive.py", "--model", "perf-rnn",
            "--data", str(prepared), "--out", str(out), "--max-steps", "6", "--eval-every", "3", "--batch-size", "4", "--seq-len", "32",
            "--layers", "1", "--hidden", "32", "--embed", "16", "--progress", "false"]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -331,7 +331,7 @@ def test_samplers_put_model_and_tensors_on_their_device(device, trained):
     assert g.generate(seed=1, bars=2).rolls.shape[2] == 2
 
 
-def _torchrun(args, tmp_path, script="scripts/train_rnn.py", timeout=300):
+def _torchrun(args, tmp_path, script="scripts/train_autoregressive.py", timeout=300):
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", script, *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
@@ -374,8 +374,8 @@ def test_torchrun_ranks_stop_together_with_skewed_clocks(prepared, tmp_path):
         "    real = time.perf_counter; t0 = real()\n"
         "    time.perf_counter = lambda: t0 + 50 * (real() - t0)\n"
         f"sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
-        "sys.argv = ['train_rnn.py'] + sys.argv[1:]\n"
-        f"runpy.run_path({str(ROOT / 'scripts' / 'train_rnn.py')!r}, run_name='__main__')\n"
+        "sys.argv = ['train_autoregressive.py'] + sys.argv[1:]\n"
+        f"runpy.run_path({str(ROOT / 'scripts' / 'train_autoregressive.py')!r}, run_name='__main__')\n"
     )
     proc = _torchrun([*DDP_TINY, "--data", str(prepared), "--out", str(tmp_path / "s"), "--max-steps", "100000", "--max-minutes", "0.05"],
                      tmp_path, script=str(driver), timeout=240)
@@ -399,7 +399,7 @@ def test_density_control_moves_notes_per_second(name):
     # sampling defaults, so sampled at them): in order, and on average within a factor of two
     # of what was asked (benchmarks/density.py measures how close, over more samples).
     from pianogen.checkpoints import read_report
-    from pianogen.evaluation.tuning import sampling_defaults
+    from pianogen.checkpoints import sampling_defaults
 
     t, p = sampling_defaults(read_report(ck))
     asked = (5.0, 16.0)

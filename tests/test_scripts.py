@@ -85,7 +85,7 @@ def test_every_flag_the_readme_shows_exists():
 
 
 def test_old_underscore_flags_still_parse(tmp_path):
-    proc = run("scripts/train_rnn.py", "--model", "perf-rnn", "--out", str(tmp_path / "x"), "--aug_transpose", "2", "--max-steps", "0", "--data", str(tmp_path / "none"))
+    proc = run("scripts/train_autoregressive.py", "--model", "perf-rnn", "--out", str(tmp_path / "x"), "--aug_transpose", "2", "--max-steps", "0", "--data", str(tmp_path / "none"))
     assert "unrecognized arguments" not in proc.stderr
 
 

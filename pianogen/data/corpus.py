@@ -11,8 +11,6 @@ Outputs in ``out/`` (each written atomically: temp file, then rename):
 
 from __future__ import annotations
 
-import hashlib
-import re
 import logging
 import multiprocessing
 import os
@@ -27,7 +25,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
-from pianogen.data.halves import HALVES, parse_half, select_half
+from pianogen.data.splits import HALVES, hash_split, parse_half, select_half, split_group
 from pianogen.data.maestro import METADATA_NAMES, SPLITS, find_metadata, parse_metadata
 from pianogen.data.midi import MidiReadError, read_midi_arrays
 from pianogen.io import OutputExistsError, atomic_path, write_json
@@ -80,29 +78,6 @@ class PrepareResult:
     n_notes: int
     skipped: list[dict] = field(default_factory=list)
     summary: dict = field(default_factory=dict)
-
-
-def hash_split(path: str, val_fraction: float, test_fraction: float) -> str:
-    """Stable split for a file with no metadata, from the SHA-1 of its relative path."""
-    u = int.from_bytes(hashlib.sha1(path.encode("utf-8")).digest()[:8], "big") / 2**64
-    if u < test_fraction:
-        return "test"
-    if u < test_fraction + val_fraction:
-        return "validation"
-    return "train"
-
-
-_PART_SUFFIX = re.compile(r"(?:[_\- ](?:cut|(?:no|mov|mvt|movement|part|pt)[_\- ]?\d+|part\d+|[a-z]))+$", re.IGNORECASE)
-
-
-def split_group(rel: str) -> str:
-    """What decides a metadata-less file's split: its path without the extension and without
-    movement/part suffixes (``_cut``, ``_mov_2``, ``_no_3``, ``_part1``, ``_a``...), so pieces
-    cut from one performance land in one split. The folder counts too (same names in two
-    folders are different performances), but files of one folder are not grouped otherwise:
-    a folder may hold a whole composer."""
-    p = PurePosixPath(rel)
-    return str(p.with_name(_PART_SUFFIX.sub("", p.stem) or p.stem))
 
 
 def _is_midi(name: str) -> bool:
@@ -420,7 +395,7 @@ def load_pieces(data_dir: str | os.PathLike, split: str | None = None) -> pd.Dat
     pieces = pd.read_parquet(path)
     if split is not None:
         _check_split(split, pieces)
-        if parse_half(split):  # validation-tuning, validation-reporting, ...: see pianogen.data.halves
+        if parse_half(split):  # validation-tuning, validation-reporting, ...: see pianogen.data.splits
             return select_half(pieces, split)
         pieces = pieces[pieces["split"] == split].reset_index(drop=True)
     return pieces

@@ -42,7 +42,7 @@ def prompts(data_dir: str | os.PathLike, split: str, count: int, prompt_seconds:
     ``prompt_seconds``), then its later windows (every ``prompt_seconds + seconds``), taking
     pieces in turn so that as many performances as possible are used."""
     from pianogen.data import load_notes, load_pieces
-    from pianogen.data.halves import compositions
+    from pianogen.data.splits import compositions
 
     notes = load_notes(data_dir, split)
     pieces = load_pieces(data_dir, split)

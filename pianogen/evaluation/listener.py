@@ -50,7 +50,7 @@ def labelled_segments(data_dir: str | os.PathLike, split: str, seconds: float) -
     """A split cut into ``seconds``-long segments (see :func:`pianogen.evaluation.segments`),
     each with its composition (the group the classifier test keeps on one side)."""
     from pianogen.data import load_notes, load_pieces
-    from pianogen.data.halves import compositions
+    from pianogen.data.splits import compositions
     from pianogen.evaluation.features import segments
 
     pieces = load_pieces(data_dir, split)

@@ -60,27 +60,6 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     return {"rows": rows, "real": real}
 
 
-#: (temperature, top-p) for a checkpoint whose sampling was never tuned: its plain distribution,
-#: cut only in the 5% tail that makes a rare wild event.
-UNTUNED = (1.0, 0.95)
-
-
-def sampling_defaults(report: dict[str, Any]) -> tuple[float, float] | None:
-    """(temperature, top-p) recorded in a checkpoint's report by ``--record``, or None."""
-    d = report.get("sampling_defaults")
-    return (float(d["temperature"]), float(d["top_p"])) if d else None
-
-
-def sampling_setting(report: dict[str, Any]) -> tuple[float, float]:
-    """(temperature, top-p) to sample a checkpoint with: its recorded defaults, else :data:`UNTUNED`."""
-    return sampling_defaults(report) or UNTUNED
-
-
-def default_tilt(report: dict[str, Any]) -> float:
-    """The time tilt (per second) recorded with a checkpoint's sampling defaults, 0 if none."""
-    return float((report.get("sampling_defaults") or {}).get("tilt", 0.0))
-
-
 def texture_error(row: dict[str, Any], real: dict[str, float]) -> float:
     """Worst relative deviation from real music over notes/s and polyphony (0.2 = 20% off)."""
     return max(abs(row[k] / real[k] - 1.0) for k in MATCHED_TEXTURE)
