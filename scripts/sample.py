@@ -30,7 +30,7 @@ def main() -> int:
     seed = ap.add_mutually_exclusive_group()
     seed.add_argument("--seed-notes", help="note names, e.g. 'C4 E4 G4' ('+' joins a chord, '_' rests)")
     seed.add_argument("--seed-midi", help="a MIDI file whose opening seeds the model")
-    ap.add_argument("--seed-seconds", type=float, help="use only the first N seconds of the seed")
+    ap.add_argument("--seed-seconds", type=float, help="use only the seed notes starting in its first N seconds (default: all of it, at most 3,000 notes)")
     ap.add_argument("--seconds", type=float, default=30.0, help="seconds of music after the seed (default: 30)")
     ap.add_argument("--temperature", type=float, help="softmax temperature; 0 = greedy (default: the checkpoint's measured default, else 1)")
     ap.add_argument("--top-k", type=int, default=0, help="sample among the k most likely (0 = off)")
