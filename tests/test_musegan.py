@@ -408,8 +408,15 @@ def test_velocity_channel_generator_critic_and_training_step(prepared, tmp_path)
     task = make_gan_task(str(prepared), 0, {}, {**TINY, "velocity": True}, GANConfig(n_critic=1, eval_samples=4, real_reference=8), out=str(tmp_path / "g"))
     crops = task.crops.sample(2)
     assert crops.max() <= 1 and len(np.unique(crops)) > 10  # real velocities, not a binary roll
-    both = task._channels(torch.from_numpy(crops).float())
-    assert both.shape[1] == 6 and torch.equal(both[:, :3], (both[:, 3:] > 0).float())
+    # What the critic reads, on a crop made by hand: three frame channels (a key down where it
+    # has any velocity), then the three velocity channels as they are.
+    crop = torch.zeros(1, 3, 4, 32, 88)
+    crop[0, 0, 0, 0:4, 40] = 0.5  # melody: a note of 4 steps at velocity 0.5
+    crop[0, 2, 1, 5, 10] = 0.8  # bass: one step at 0.8
+    both = task._channels(crop)
+    assert both.shape == (1, 6, 4, 32, 88)
+    assert float(both[:, :3].sum()) == 5.0 and bool((both[0, 0, 0, 0:4, 40] == 1).all()) and float(both[0, 2, 1, 5, 10]) == 1.0
+    assert torch.equal(both[:, 3:], crop)
     assert {"VM/melody", "VS/bass"} <= set(task.real_metrics) and 0.2 < task.real_metrics["VM/melody"] < 0.9
     cfg_t = TrainConfig(max_steps=2, eval_every=1, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
     Trainer(task, cfg_t, tmp_path / "g").fit()
