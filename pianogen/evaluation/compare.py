@@ -161,7 +161,8 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
     t0 = time.perf_counter()
     out = Path(out)
     (out / "media").mkdir(parents=True, exist_ok=True)
-    ref = reference_features(data_dir, cfg.split, cfg.seconds)
+    ref_segments = reference_segments(data_dir, cfg.split, cfg.seconds)  # read once: features, media, copy baseline
+    ref = [piece_features(s) for s in ref_segments]
     need = cfg.n // cfg.groups * cfg.groups
     rows = [_row(f"real ({cfg.ceiling_split} split)", "data", grouped_scores(_ceiling(data_dir, cfg, need), ref, cfg.groups))]
     listener = None
@@ -199,8 +200,8 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
                          "config": report.get("config"), "wall_seconds": report.get("wall_seconds"), "listener": listen}
         model_feats[name] = feats
         media[name] = _write_media(out, name, kind, unseeded[: cfg.audio], cfg)
-    real_media = _real_media(out, data_dir, cfg)
-    rows += _copy_baselines(data_dir, cfg, need, copy_refs)
+    real_media = _real_media(out, ref_segments, cfg)
+    rows += _copy_baselines(ref_segments, cfg, need, copy_refs)
     plots = {f: _hist_plot(f, [r[f] for r in ref], {m: [x[f] for x in fs] for m, fs in model_feats.items()}, out / "media" / f"hist_{f}.png") for f in SUMMARY_FEATURES}
     table = pd.DataFrame(rows)
     with atomic_path(out / "metrics.csv") as tmp:
@@ -277,12 +278,11 @@ def _copy_check(ck: Path, report: dict, samples: list[pd.DataFrame], copy_refs: 
     return {"shared passage notes (median)": float(np.median(shared)), "shared passage notes (max)": int(max(shared)), "copy-check corpus": corpus}
 
 
-def _copy_baselines(data_dir, cfg: CompareConfig, need: int, copy_refs: dict) -> list[dict]:
+def _copy_baselines(pool: list[pd.DataFrame], cfg: CompareConfig, need: int, copy_refs: dict) -> list[dict]:
     """What real, unseen music shares with each training corpus by chance: one row per corpus,
-    ``need`` reference segments drawn at random across all pieces (fixed seed)."""
+    ``need`` of the reference segments ``pool`` drawn at random across all pieces (fixed seed)."""
     if not copy_refs:
         return []
-    pool = reference_segments(data_dir, cfg.split, cfg.seconds)
     drawn = [pool[i] for i in np.random.default_rng(cfg.seed).choice(len(pool), min(need, len(pool)), replace=False)]
     rows = []
     for corpus, index in copy_refs.items():
@@ -312,13 +312,12 @@ def _write_media(out: Path, name: str, kind: str, samples: list[pd.DataFrame], c
     return stems
 
 
-def _real_media(out: Path, data_dir, cfg: CompareConfig) -> list[str]:
-    """Real music to listen to beside the models: reference segments drawn with the same seed."""
+def _real_media(out: Path, pool: list[pd.DataFrame], cfg: CompareConfig) -> list[str]:
+    """Real music to listen to beside the models: reference segments ``pool`` drawn with the same seed."""
     from pianogen.audio import render
     from pianogen.data import write_midi
     from pianogen.plots import pianoroll_png
 
-    pool = reference_segments(data_dir, cfg.split, cfg.seconds)
     stems = []
     for i, j in enumerate(np.random.default_rng(cfg.seed).choice(len(pool), min(cfg.audio, len(pool)), replace=False)):
         stem = out / "media" / f"real_{i}"
