@@ -48,6 +48,7 @@ SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 MAX_SECONDS = 180  # longest autoregressive request (s after the seed); the slider stops at 60
 MAX_SEED_SECONDS = 30  # longest opening taken from an uploaded or bundled MIDI file
 MAX_BARS = 64
+MIN_BPM, MAX_BPM = 40, 240  # tempo range of musical-time MuseGAN requests (beats per minute)
 
 
 def bundled_pieces() -> dict[str, Path]:
@@ -174,7 +175,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
         except (ValueError, MidiReadError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, progress=gr.Progress()):
+    def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, tempo=0, progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
             if checkpoint not in gan_samplers:
@@ -188,16 +189,18 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             unknown = set(voices) - {"melody", "inner", "bass"}
             if unknown:
                 raise ValueError(f"unknown voices {sorted(unknown)}: choose from melody, inner, bass")
+            bpm = _bounded(tempo, "tempo", MIN_BPM, MAX_BPM) if g.musical_time and tempo else None  # 0: the model's own
             z = interpolate(g.latent(seed_a, 1, bars), g.latent(seed_b, 1, bars), alpha)
             progress(0.2, desc="generating")
-            result = sample_gan(g, z=z, bars=bars)
+            result = sample_gan(g, z=z, bars=bars, bpm=bpm)
             notes = result.merged(0, list(voices))
             if len(notes) == 0:
                 raise ValueError("the chosen voices are silent in this sample; pick more voices or another seed")
             folder = _out_dir()
             midi, _ = result.write_midi(folder / "sample.mid", folder / "sample-merged.mid", tracks=list(voices))
             progress(0.6, desc="rendering audio")
-            params = {"_t0": t0, "model": gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5}
+            params = {"_t0": t0, "model": gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5,
+                      **({"bpm": result.bpm, "time_signature": f"{g.roll_cfg.beats_per_bar}/4"} if g.musical_time else {"bar_seconds": g.roll_cfg.seconds_per_bar()})}
             return _finish(notes, f"{gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
                            voices=result.track_notes(0, list(voices)), copy_check=copy_line(gans[checkpoint], notes))
         except (ValueError, CheckpointError) as exc:
@@ -259,21 +262,34 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     seed_a = gr.Number(0, precision=0, label="Latent seed A")
                     seed_b = gr.Number(1, precision=0, label="Latent seed B")
                     alpha = gr.Slider(0, 1, value=0, step=0.05, label="Interpolation A -> B")
-                    bars = gr.Slider(1, 64, value=4, step=1, label="Bars (2 s each; past 8 the latents walk slowly, so a long piece evolves)")
+                    bars = gr.Slider(1, 64, value=4, step=1, label="Bars (past 8 the latents walk slowly, so a long piece evolves)")
+                    g0_musical = bool(gans) and gan_samplers[next(iter(gans))].musical_time
+                    tempo = gr.Slider(MIN_BPM, MAX_BPM, value=_gan_bpm(gan_samplers, next(iter(gans), None)), step=1, visible=g0_musical,
+                                      label="Tempo (beats per minute; 4 beats a bar; starts at the corpus' median)")
                     voices = gr.CheckboxGroup(["melody", "inner", "bass"], value=["melody", "inner", "bass"], label="Voices to hear")
                     ggo = gr.Button("Generate", variant="primary", elem_id="generate-gan")
                 with gr.Column():
                     gouts = [gr.Audio(type="filepath", label="Audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI (one track per voice)"), gr.JSON(label="Parameters"), gr.Markdown()]
-            ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices], gouts, api_name="generate_gan")
+            # A musical-time model's tempo starts at its corpus' median; a clock-time model has none.
+            gck.change(lambda c: gr.update(visible=c in gan_samplers and gan_samplers[c].musical_time, value=_gan_bpm(gan_samplers, c)),
+                       gck, tempo, api_visibility="private")
+            ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices, tempo], gouts, api_name="generate_gan")
             if gans:
-                g0 = next(iter(gans))
-                gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"]], [g0, 0, 1, 0.0, 4, ["melody", "bass"]]],
-                            inputs=[gck, seed_a, seed_b, alpha, bars, voices], outputs=gouts, fn=generate_gan, run_on_click=True,
+                g0, b0 = next(iter(gans)), _gan_bpm(gan_samplers, next(iter(gans)))
+                gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0]],
+                            inputs=[gck, seed_a, seed_b, alpha, bars, voices, tempo], outputs=gouts, fn=generate_gan, run_on_click=True,
                             cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only"],
                             label="One click: a latent interpolation")
         with gr.Tab("Compare"):
             compare_tab()
     return demo
+
+
+def _gan_bpm(samplers: dict, label) -> float:
+    """The tempo a MuseGAN plays at by default (its corpus' median; 120 for a clock-time model,
+    whose tempo control is hidden)."""
+    g = samplers.get(label)
+    return round(g.roll_cfg.playback_bpm()) if g is not None and g.musical_time else 120
 
 
 def compare_tab() -> None:

@@ -48,7 +48,7 @@ def main() -> None:
     t2 = time.perf_counter()
     pianoroll_png(notes, out / "gan.png", track_names=res.tracks)
     t3 = time.perf_counter()
-    music = 16 * gan.roll_cfg.bar_seconds
+    music = 16 * gan.roll_cfg.seconds_per_bar()
     print(f"{'musegan':<12}{music:>9.1f}{t1 - t0:>8.2f}{t2 - t1:>8.2f}{t3 - t2:>9.2f}{t3 - t0:>8.2f}{music / (t3 - t0):>12.1f}x")
     print("target: under 3 s per click")
 

@@ -35,7 +35,7 @@ def main() -> None:
     args = ap.parse_args()
     g = load_gan(args.checkpoint, args.device)
     cfg = g.roll_cfg
-    music = cfg.n_bars * cfg.bar_seconds
+    music = cfg.n_bars * cfg.seconds_per_bar()
     print(f"device: {args.device}; one sample = {music:g} s of music, {len(cfg.tracks)} tracks")
     for n in (1, 64):
         z = g.latent(0, n)

@@ -21,7 +21,7 @@ the best-of-N number that chose it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from pianogen.data.beats import bar_runs, metre_counts
 from pianogen.data.corpus import corpus_name
 from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
@@ -77,28 +78,66 @@ def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
 
 class RollCrops:
     """Random real crops (tracks, bars, steps, pitches) with transposition; RNG saved for --resume.
-    Binary rolls, or with ``velocity`` velocity rolls in [0, 1] (MIDI velocity / 127, 0 = silent)."""
+    Binary rolls, or with ``velocity`` velocity rolls in [0, 1] (MIDI velocity / 127, 0 = silent).
 
-    def __init__(self, notes: pd.DataFrame, cfg: pr.PianorollConfig, transpose: int, seed: int, velocity: bool = False):
+    Clock time: a crop may start at any step. Musical time (``cfg.steps_per_beat`` > 0): each
+    piece is laid on its own annotated ``beats`` ({piece_id: beat table}) and a crop starts at a
+    downbeat that opens ``n_bars`` whole bars of ``cfg.beats_per_bar`` beats (see
+    :func:`pianogen.data.beats.bar_runs`); pieces without annotations or such bars are left out
+    (``skipped``), and :meth:`beat_times` gives a crop's own beats for playback in its time."""
+
+    def __init__(self, notes: pd.DataFrame, cfg: pr.PianorollConfig, transpose: int, seed: int, velocity: bool = False,
+                 beats: dict[str, pd.DataFrame] | None = None):
         self.cfg, self.transpose, self.velocity = cfg, transpose, velocity
-        self.rolls = [pr.notes_to_roll(g, cfg, velocity=velocity) for _, g in notes.groupby("piece_id", sort=True)]
         self.length = cfg.n_bars * cfg.steps_per_bar
-        self.rolls = [r for r in self.rolls if r.shape[1] > self.length]
+        self.rolls, self.starts, self.beats, self.piece_ids, self.skipped = [], [], [], [], 0
+        if cfg.musical_time and beats is None:
+            raise ValueError("a musical-time pianoroll needs beat annotations (prepare a corpus that has them)")
+        for pid, g in notes.groupby("piece_id", sort=True):
+            if cfg.musical_time:
+                b = beats.get(pid)
+                firsts = np.array([], dtype=np.int64) if b is None else bar_runs(b, cfg.beats_per_bar, cfg.n_bars)
+                if not len(firsts):
+                    self.skipped += 1
+                    continue
+                times = b["time"].to_numpy()
+                roll = pr.notes_to_beat_roll(g, times, cfg, velocity)
+                starts = firsts * cfg.steps_per_beat
+                starts = starts[[roll[:, s : s + self.length].any() for s in starts]]  # silent crops never drawn
+                if not len(starts):
+                    self.skipped += 1
+                    continue
+                self.beats.append(times)
+            else:
+                roll = pr.notes_to_roll(g, cfg, velocity=velocity)
+                if roll.shape[1] <= self.length:
+                    continue
+                starts = None  # any step in [0, len - length)
+            self.rolls.append(roll)
+            self.starts.append(starts)
+            self.piece_ids.append(pid)
         if not self.rolls:
-            raise ValueError("no piece is longer than one training sample")
-        w = np.array([r.shape[1] - self.length for r in self.rolls], dtype=float)
+            raise ValueError("no piece is long enough for one training sample" + (" of whole annotated bars" if cfg.musical_time else ""))
+        w = np.array([r.shape[1] - self.length if s is None else len(s) for r, s in zip(self.rolls, self.starts)], dtype=float)
         self.weights = w / w.sum()
         self.rng = np.random.default_rng(seed)
 
-    def sample(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> np.ndarray:
-        """``n`` crops; ``rng`` and ``transpose`` default to the training ones."""
+    @property
+    def n_starts(self) -> int:
+        """How many distinct crops (start positions) there are to draw from."""
+        return int(sum(r.shape[1] - self.length if s is None else len(s) for r, s in zip(self.rolls, self.starts)))
+
+    def draw(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> tuple[np.ndarray, list[tuple[int, int]]]:
+        """``n`` crops and, per crop, (piece index, start step); ``rng`` and ``transpose`` default
+        to the training ones."""
         rng = rng or self.rng
         transpose = self.transpose if transpose is None else transpose
         out = np.zeros((n,) + self.cfg.shape, dtype=np.float32)
-        i = 0
-        while i < n:
-            roll = self.rolls[rng.choice(len(self.rolls), p=self.weights)]
-            s = int(rng.integers(0, roll.shape[1] - self.length))
+        picks = []
+        while len(picks) < n:
+            j = int(rng.choice(len(self.rolls), p=self.weights))
+            roll, starts = self.rolls[j], self.starts[j]
+            s = int(rng.integers(0, roll.shape[1] - self.length)) if starts is None else int(starts[rng.integers(0, len(starts))])
             crop = roll[:, s : s + self.length]
             if not crop.any():
                 continue
@@ -106,16 +145,33 @@ class RollCrops:
                 keys = np.nonzero(crop.any(axis=(0, 1)))[0]
                 k = int(rng.integers(max(-transpose, -keys.min()), min(transpose, crop.shape[2] - 1 - keys.max()) + 1))
                 crop = np.roll(crop, k, axis=2)
-            out[i] = pr.to_bars(crop, self.cfg)
-            i += 1
-        return out / 127.0 if self.velocity else out
+            out[len(picks)] = pr.to_bars(crop, self.cfg)
+            picks.append((j, s))
+        return (out / 127.0 if self.velocity else out), picks
+
+    def sample(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> np.ndarray:
+        """``n`` crops (see :meth:`draw`)."""
+        return self.draw(n, rng, transpose)[0]
+
+    def beat_times(self, pick: tuple[int, int]) -> np.ndarray:
+        """Musical time: the seconds of the beats a crop (a :meth:`draw` pick) spans, its start
+        to its end (``n_bars * beats_per_bar + 1`` times)."""
+        j, s = pick
+        first = s // self.cfg.steps_per_beat
+        return self.beats[j][first : first + self.cfg.n_bars * self.cfg.beats_per_bar + 1]
+
+    def tempo_bpm(self) -> float:
+        """Median tempo (beats per minute) over the beats of every crop that can be drawn."""
+        spans = [np.diff(self.beat_times((j, int(s)))) for j, starts in enumerate(self.starts) for s in starts]
+        return float(60.0 / np.median(np.concatenate(spans)))
 
 
 class GANTask(Task):
     kind = "musegan"
 
-    def __init__(self, notes: pd.DataFrame, pieces: pd.DataFrame, roll_cfg: pr.PianorollConfig, model_cfg: MuseGANConfig, gan: GANConfig, seed: int, data_dir: str = "", out: str = ""):
-        self.roll_cfg, self.gan, self.data_dir, self.out = roll_cfg, gan, data_dir, out
+    def __init__(self, notes: pd.DataFrame, pieces: pd.DataFrame, roll_cfg: pr.PianorollConfig, model_cfg: MuseGANConfig, gan: GANConfig, seed: int, data_dir: str = "", out: str = "",
+                 beats: dict[str, pd.DataFrame] | None = None):
+        self.roll_cfg, self.gan, self.data_dir, self.out, self.beats = roll_cfg, gan, data_dir, out, beats
         torch.manual_seed(seed)
         self.net = MuseGAN(model_cfg)
         self.models = {"generator": self.net.generator, "critic": self.net.critic}
@@ -123,7 +179,10 @@ class GANTask(Task):
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
         vel = model_cfg.velocity
-        self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank(), vel)  # own crops per DDP rank
+        self.crops = RollCrops(train, roll_cfg, gan.transpose, seed + 1000 * process_rank(), vel, beats)  # own crops per DDP rank
+        if roll_cfg.musical_time and not roll_cfg.tempo_bpm:  # strict-time playback at the corpus' median tempo
+            self.roll_cfg = roll_cfg = replace(roll_cfg, tempo_bpm=round(self.crops.tempo_bpm(), 1))
+            self.crops.cfg = roll_cfg
         # Real reference: untransposed crops from a fixed generator, of held-out pieces where
         # the corpus has them, so selection does not reward copying the training music.
         from pianogen.data.splits import parse_half, select_half
@@ -131,7 +190,7 @@ class GANTask(Task):
         ref_pieces = select_half(pieces, gan.reference_split) if parse_half(gan.reference_split) else pieces[pieces["split"] == gan.reference_split]
         ref_ids = set(ref_pieces["piece_id"])
         try:
-            ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0, vel), gan.reference_split
+            ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0, vel, beats), gan.reference_split
         except ValueError:  # the split is empty, or no piece in it is long enough for one sample
             ref_crops, self.reference_split = self.crops, "train"
         real = ref_crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0)
@@ -181,7 +240,7 @@ class GANTask(Task):
         return torch.cat([frames] + [rising_edges(frames)] * c.onsets + [crops] * c.velocity, 1)
 
     def _metrics(self, frames: np.ndarray, velocity: np.ndarray | None) -> dict[str, float]:
-        m = musegan_metrics(frames, self.roll_cfg.tracks, self.roll_cfg.low)
+        m = musegan_metrics(frames, self.roll_cfg.tracks, self.roll_cfg.low, self.roll_cfg.qn_steps)
         return {**m, **velocity_metrics(frames, velocity, self.roll_cfg.tracks)} if velocity is not None else m
 
     @torch.no_grad()
@@ -240,7 +299,11 @@ class GANTask(Task):
         return {"kind": self.kind, "model_config": asdict(self.net.config), "representation": {"name": "pianoroll", "config": self.roll_cfg.to_dict()}, "gan": asdict(self.gan)}
 
     def summary(self):
-        return {"dir": str(self.data_dir), "corpus": corpus_name(self.data_dir), "train_pieces": self.n_train, "reference_split": self.reference_split, "sample_shape": list(self.roll_cfg.shape), "steps_per_second": self.roll_cfg.steps_per_second}
+        return {"dir": str(self.data_dir), "corpus": corpus_name(self.data_dir), "train_pieces": self.n_train, "reference_split": self.reference_split, "sample_shape": list(self.roll_cfg.shape),
+                **({"steps_per_beat": self.roll_cfg.steps_per_beat, "tempo_bpm": self.roll_cfg.tempo_bpm, "train_crops": self.crops.n_starts,
+                    "train_pieces_used": len(self.crops.rolls), "train_pieces_without_whole_bars": self.crops.skipped,
+                    "train_bars_by_metre": metre_counts([self.beats[p] for p in self.crops.piece_ids], self.roll_cfg.beats_per_bar)}
+                   if self.roll_cfg.musical_time else {"steps_per_second": self.roll_cfg.steps_per_second})}
 
     def tokens_per_step(self, cfg):
         return cfg.batch_size  # samples per generator step
@@ -256,5 +319,12 @@ def make_gan_task(data_dir: str, seed: int, roll_overrides: dict | None = None, 
     from pianogen.data import load_notes, load_pieces
 
     roll_cfg = pr.PianorollConfig(**(roll_overrides or {}))
-    model_cfg = MuseGANConfig(**{"n_tracks": len(roll_cfg.tracks), "n_bars": roll_cfg.n_bars, "steps_per_bar": roll_cfg.steps_per_bar, "n_pitches": roll_cfg.n_pitches, **(model_overrides or {})})
-    return GANTask(load_notes(data_dir), load_pieces(data_dir), roll_cfg, model_cfg, gan or GANConfig(), seed, data_dir, out)
+    # Musical time at 12 steps per beat: the generator's blocks are beats (see models.musegan).
+    block = {"block": 12} if roll_cfg.musical_time and roll_cfg.steps_per_beat % 12 == 0 else {}
+    model_cfg = MuseGANConfig(**{"n_tracks": len(roll_cfg.tracks), "n_bars": roll_cfg.n_bars, "steps_per_bar": roll_cfg.steps_per_bar, "n_pitches": roll_cfg.n_pitches, **block, **(model_overrides or {})})
+    beats = None
+    if roll_cfg.musical_time:
+        from pianogen.data.beats import load_beats
+
+        beats = load_beats(data_dir)
+    return GANTask(load_notes(data_dir), load_pieces(data_dir), roll_cfg, model_cfg, gan or GANConfig(), seed, data_dir, out, beats)

@@ -88,8 +88,8 @@ def save_roll_grid(rolls: np.ndarray, cfg, path: str | os.PathLike, title: str |
         _draw(ax, roll_to_notes(roll, cfg), cfg.tracks)
         bars = roll.shape[1]
         for b in range(1, bars):
-            ax.axvline(b * cfg.bar_seconds, color="k", alpha=0.3, linewidth=0.8)
-        ax.set_xlim(0, bars * cfg.bar_seconds)
+            ax.axvline(b * cfg.seconds_per_bar(), color="k", alpha=0.3, linewidth=0.8)
+        ax.set_xlim(0, bars * cfg.seconds_per_bar())
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()

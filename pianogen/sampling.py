@@ -424,14 +424,17 @@ def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temp
 class GANResult:
     """Generated pianorolls and their notes, for ``n`` samples."""
 
-    def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict, velocity: np.ndarray | None = None):
+    def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict, velocity: np.ndarray | None = None,
+                 bpm: float | None = None):
         """``rolls``: binary (n, tracks, bars, steps, pitches); ``velocity``: the generator's
-        velocity rolls of the same shape in [0, 1], or None (every note at the config's velocity)."""
+        velocity rolls of the same shape in [0, 1], or None (every note at the config's velocity).
+        A musical-time model's bars play in strict time at ``bpm`` (default: its corpus' median)."""
         from pianogen.representations.pianoroll import roll_to_notes
 
         self.z, self.rolls, self.roll_cfg, self.params, self.velocity = z, rolls, roll_cfg, params, velocity
         self.tracks = roll_cfg.tracks
-        self.notes = [roll_to_notes(r, roll_cfg, velocity=None if velocity is None else velocity[i]) for i, r in enumerate(rolls)]  # each with a "track" column
+        self.bpm = roll_cfg.playback_bpm(bpm)
+        self.notes = [roll_to_notes(r, roll_cfg, velocity=None if velocity is None else velocity[i], bpm=self.bpm) for i, r in enumerate(rolls)]  # each with a "track" column
 
     def track_notes(self, i: int = 0, tracks: list[str] | None = None) -> dict[str, pd.DataFrame]:
         """{track name: notes} of sample ``i`` (only ``tracks`` if given)."""
@@ -444,12 +447,16 @@ class GANResult:
         return df[df["track"].isin(keep)].reset_index(drop=True)
 
     def write_midi(self, multi_path, merged_path=None, i: int = 0, tracks: list[str] | None = None) -> list[Path]:
-        """One named piano track per voice in ``multi_path``; all voices on one track in ``merged_path``."""
-        from pianogen.data.midi import tracks_to_pretty_midi, write_midi, write_pretty_midi
+        """One named piano track per voice in ``multi_path``; all voices on one track in
+        ``merged_path``. A musical-time model's files carry its tempo and metre (bars are bars in a
+        score editor); a clock-time model's play at 120 bpm with no metre stated."""
+        from pianogen.data.midi import tracks_to_pretty_midi, write_pretty_midi
 
-        out = [write_pretty_midi(tracks_to_pretty_midi(self.track_notes(i, tracks)), multi_path)]
+        cfg = self.roll_cfg
+        timing = {"bpm": self.bpm, "time_signature": (cfg.beats_per_bar, 4)} if cfg.musical_time else {}
+        out = [write_pretty_midi(tracks_to_pretty_midi(self.track_notes(i, tracks), **timing), multi_path)]
         if merged_path is not None:
-            out.append(write_midi(self.merged(i, tracks), merged_path))
+            out.append(write_pretty_midi(tracks_to_pretty_midi({"Piano": self.merged(i, tracks)}, **timing), merged_path))
         return out
 
 
@@ -484,9 +491,16 @@ class GANSampler:
             return latent_walk(self.model, n, bars, walk_bars, gen, drift)
         return self.model.sample_latent(n, bars, gen)
 
+    @property
+    def musical_time(self) -> bool:
+        """True when the model's bars are notated bars (beats, a tempo), not spans of seconds."""
+        return self.roll_cfg.musical_time
+
     @torch.inference_mode()
     def generate(self, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int | None = None,
-                 threshold: float = 0.5, bernoulli: bool = False) -> GANResult:
+                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None) -> GANResult:
+        """``n`` passages of ``bars`` bars from latents ``z`` (default: those ``seed`` gives); a
+        musical-time model plays them at ``bpm`` (default: its corpus' median tempo)."""
         bars = bars or self.roll_cfg.n_bars
         if bars < 1:
             raise ValueError("bars must be at least 1")
@@ -500,7 +514,9 @@ class GANSampler:
             probs = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed)))
         rolls = binarize(probs.numpy(), self.model.config.n_tracks, threshold)  # notes start at onsets, if it writes them
         params = {"checkpoint": str(self.path), "seed": seed, "n": int(probs.shape[0]), "bars": int(probs.shape[2]), "threshold": threshold, "bernoulli": bernoulli}
-        return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy())
+        if self.musical_time:
+            params["bpm"] = self.roll_cfg.playback_bpm(bpm)
+        return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy(), bpm)
 
 
 def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None,
@@ -558,11 +574,11 @@ def load_gan(checkpoint: str | os.PathLike, device: str = "cpu") -> GANSampler:
 
 
 def sample_gan(checkpoint, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int = 4,
-               threshold: float = 0.5, bernoulli: bool = False) -> GANResult:
+               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None) -> GANResult:
     """Generate ``n`` multi-track passages of ``bars`` bars from a MuseGAN checkpoint.
 
     ``z`` (from :meth:`GANSampler.latent` or :func:`interpolate`) overrides ``seed``/``n``.
     Output is binarized at ``threshold``, or by Bernoulli sampling (seeded) if asked.
     """
     sampler = checkpoint if isinstance(checkpoint, GANSampler) else load_gan(checkpoint)
-    return sampler.generate(z, seed, n, bars, threshold, bernoulli)
+    return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm)

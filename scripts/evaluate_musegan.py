@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
-"""MuseGAN's Table 1 on held-out music: EB, UPC, QN, SN, TD and notes/s for each MuseGAN
-checkpoint and for real crops of a prepared split, mean ± sd over disjoint latent / crop sets.
+"""MuseGAN's Table 1 on held-out music: EB, UPC, QN, SN, TD, notes/s and the harmony change at
+downbeats against other beats for each MuseGAN checkpoint and for real crops of a prepared split
+at the checkpoints' pianoroll settings (a musical-time model: whole annotated bars), mean ± sd
+over disjoint latent / crop sets.
 
 Generated passages come from fresh latent seeds (never the latent that selected a checkpoint).
+--listener adds, per checkpoint, the classifier test and mean OA against real crops played in
+strict time at the model's tempo (pianogen.evaluation.bars).
 With --out, writes the table as JSON (atomically; --force to replace) next to the printed markdown.
 """
 
@@ -31,6 +35,8 @@ def main() -> int:
     ap.add_argument("--walk-n", type=int, default=32, help="pieces (and real spans) for --walk-bars")
     ap.add_argument("--walk-drift", type=float, nargs="*", default=[], metavar="D",
                     help="with --walk-bars, also walk with these anchor drifts (1 = independent anchors; see sampling.latent_walk)")
+    ap.add_argument("--listener", type=int, default=0, metavar="N",
+                    help="also run the classifier test and mean OA on N generated passages and N real crops in strict time, per checkpoint")
     ap.add_argument("--out", help="also write the table as JSON here")
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     args = ap.parse_args()
@@ -42,6 +48,16 @@ def main() -> int:
         table["walk"] = walk_coherence(args.checkpoints, args.data, args.split, args.walk_bars, args.walk_n, args.seed, tuple(args.walk_drift))
         print(f"\nHarmony similarity of bars by distance, {args.walk_bars}-bar pieces (mean ± sd over {args.walk_n} pieces):\n")
         print(coherence_markdown(table["walk"]))
+    if args.listener:
+        from pianogen.evaluation.bars import strict_time_listener
+
+        table["listener"] = {}
+        for ck in args.checkpoints:
+            r = table["listener"][Path(ck).stem] = strict_time_listener(ck, args.data, args.split, args.listener, args.seed)
+            c, dc = r["classifier_test"], r["downbeat_change"]
+            print(f"\n{Path(ck).stem}: classifier accuracy {c['logistic']['accuracy']:.2f} ± {c['logistic']['sd']:.2f} (logistic), "
+                  f"{c['boosting']['accuracy']:.2f} ± {c['boosting']['sd']:.2f} (boosting); mean OA {r['mean_oa']:.2f}; harmony change "
+                  f"at downbeats / other beats: real {dc['real']['ratio']:.2f}, generated {dc['generated']['ratio']:.2f}")
     if args.out:
         write_json(Path(args.out), table)
         print(json.dumps({"written": args.out}))

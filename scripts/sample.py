@@ -3,7 +3,8 @@
 
 Autoregressive models: temperature, top-p and the time tilt default to the checkpoint's measured
 sampling defaults (`scripts/tune_sampling.py --record`), as in the app. MuseGAN: --seconds of
-2 s bars from latent seed --seed, one named track per voice. Writes OUT (with -n > 1, OUT_0.mid,
+bars from latent seed --seed, one named track per voice (a musical-time MuseGAN's bars are
+notated 4/4 bars at --bpm, with the tempo and metre in the file). Writes OUT (with -n > 1, OUT_0.mid,
 OUT_1.mid, ...) and OUT.json with every parameter, so a result can be reproduced; a sample that
 falls silent long before the asked length gets a warning.
 """
@@ -44,6 +45,7 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=1, help="number of samples, generated as one batch")
     ap.add_argument("--out", required=True, help="output .mid path")
     ap.add_argument("--wav", action="store_true", help="also render each sample to OUT.wav (FluidSynth, else the built-in synthesizer)")
+    ap.add_argument("--bpm", type=float, help="musical-time MuseGAN: tempo in beats per minute (default: its corpus' median tempo)")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
     args = ap.parse_args()
     sampling_threads()
@@ -55,6 +57,8 @@ def main() -> int:
         check_writable(p, args.force)
     if load(args.checkpoint)["kind"] == "musegan":
         return sample_musegan(args, paths, wavs, out)
+    if args.bpm is not None:
+        raise ValueError("--bpm: only a musical-time MuseGAN has a tempo to set; an autoregressive model plays in performed time")
     sampler = load_sampler(args.checkpoint)
     t0, p0, tilt0 = sampler.defaults  # what sample() plays for each value left unset
     args.temperature = t0 if args.temperature is None else args.temperature
@@ -79,8 +83,8 @@ def main() -> int:
 
 
 def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
-    """MuseGAN: ``--seconds`` of bars (2 s each; past 8 bars the latents walk), one named track
-    per voice in each MIDI file; ``--seed`` is the latent seed (sample i uses seed + i)."""
+    """MuseGAN: ``--seconds`` of bars (past 8 bars the latents walk), one named track per voice
+    in each MIDI file; ``--seed`` is the latent seed (sample i uses seed + i)."""
     from pianogen.audio import render
     from pianogen.sampling import load_gan, sample_gan
 
@@ -89,15 +93,20 @@ def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
     if unused:
         raise ValueError(f"{', '.join(unused)}: a MuseGAN samples from latent vectors only (use --seed and --seconds)")
     g = load_gan(args.checkpoint)
-    bars = max(1, int(round(args.seconds / g.roll_cfg.bar_seconds)))
+    if args.bpm is not None and not g.musical_time:
+        raise ValueError(f"--bpm: {args.checkpoint} is a clock-time MuseGAN (2 s bars); its tempo cannot be set")
+    if args.bpm is not None and not 20 <= args.bpm <= 400:
+        raise ValueError(f"--bpm {args.bpm:g}: choose a tempo between 20 and 400 beats per minute")
+    bars = max(1, int(round(args.seconds / g.roll_cfg.seconds_per_bar(args.bpm))))
     t = time.perf_counter()
-    results = [sample_gan(g, seed=args.seed + i, bars=bars) for i in range(args.n)]
+    results = [sample_gan(g, seed=args.seed + i, bars=bars, bpm=args.bpm) for i in range(args.n)]
     seconds = time.perf_counter() - t
     for r, p in zip(results, paths):
         r.write_midi(p)
     for r, w in zip(results, wavs):
         render(r.track_notes(0), w)
-    params = {"checkpoint": args.checkpoint, "seconds": bars * g.roll_cfg.bar_seconds, "bars": bars, "seed": args.seed, "n": args.n, "out": args.out}
+    params = {"checkpoint": args.checkpoint, "seconds": bars * g.roll_cfg.seconds_per_bar(args.bpm), "bars": bars, "seed": args.seed, "n": args.n, "out": args.out,
+              **({"bpm": results[0].bpm} if g.musical_time else {})}
     finish(out, params, paths, wavs, [r.merged(0) for r in results], seconds)
     return 0
 

@@ -6,7 +6,11 @@ Outputs in ``out/`` (each written atomically: temp file, then rename):
   sorted by (piece_id, start, pitch)
 - ``pieces.parquet``: one row per piece: piece_id, path, split, composer, title, year,
   duration (s), n_notes
-- ``prepare.json``: parameters, counts per split, skipped files with reasons, seconds taken
+- ``beats.parquet`` (only where the source has annotation files, e.g. ASAP's
+  ``X_annotations.txt`` beside ``X.mid``): one row per annotated beat, ``piece_id`` and the
+  columns of :mod:`pianogen.data.beats`
+- ``prepare.json``: parameters, counts per split, skipped files with reasons, beat annotations
+  read and skipped, seconds taken
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Iterator
 import numpy as np
 import pandas as pd
 
+from pianogen.data.beats import BEAT_COLUMNS, BEATS_FILE, BeatAnnotationError, annotation_name, parse_annotations
 from pianogen.data.splits import HALVES, hash_split, parse_half, select_half, split_group
 from pianogen.data.maestro import METADATA_NAMES, SPLITS, find_metadata, parse_metadata
 from pianogen.data.midi import MidiReadError, read_midi_arrays
@@ -33,7 +38,7 @@ from pianogen.io import OutputExistsError, atomic_path, write_json
 log = logging.getLogger(__name__)
 
 MIDI_SUFFIXES = (".mid", ".midi")
-OUTPUT_FILES = ("notes.parquet", "pieces.parquet", "prepare.json")
+OUTPUT_FILES = ("notes.parquet", "pieces.parquet", "prepare.json", BEATS_FILE)
 # Below this much MIDI (bytes), with the default worker count, parsing runs in-process:
 # on the 2 MB bundled corpus one process takes 36 ms, two take 49 ms (fork, pickling the
 # results back, and two vCPUs that slow each other down ~1.7x on this work).
@@ -180,6 +185,35 @@ def _parse(task: tuple[str, str, str, bool, str | None]) -> tuple[str, dict | st
     if len(notes["pitch"]) == 0:
         return label, "no notes"
     return label, notes
+
+
+def _read_beats(source: Path, entries: list[Entry]) -> tuple[pd.DataFrame | None, list[dict]]:
+    """Every entry's beat annotations, where the source has an annotation file beside its MIDI
+    file: (table with piece_id, or None if no entry has one; records of files that could not be
+    read, each with the reason). A piece without annotations keeps its notes."""
+    frames, bad = [], []
+    names = None
+    if not source.is_dir():
+        with zipfile.ZipFile(source) as zf:
+            names = set(zf.namelist())
+    for e in entries:
+        member = annotation_name(e.member)
+        if (member not in names) if names is not None else not (source / member).is_file():
+            continue
+        label = annotation_name(e.path)
+        try:
+            text = _read_member(str(source), member).decode("utf-8")
+            beats = parse_annotations(text, label)
+        except (OSError, UnicodeDecodeError, BeatAnnotationError) as exc:
+            reason = str(exc).split(": ", 1)[-1] if isinstance(exc, BeatAnnotationError) else f"cannot read ({exc})"
+            log.warning("%s: %s (beats skipped; the notes are kept)", label, reason)
+            bad.append({"path": label, "reason": reason})
+            continue
+        beats.insert(0, "piece_id", e.piece_id)
+        frames.append(beats)
+    if not frames:
+        return None, bad
+    return pd.concat(frames, ignore_index=True)[["piece_id", *BEAT_COLUMNS]], bad
 
 
 def _total_bytes(source: Path, entries: list[Entry]) -> int:
@@ -364,6 +398,12 @@ def prepare(source: str | os.PathLike, out: str | os.PathLike, config: PrepareCo
             )
         pieces = _pieces_frame(good_entries, good)
         _write_table(pieces, pieces_tmp)
+    beats, beats_skipped = _read_beats(source, good_entries)
+    if beats is not None:
+        with atomic_path(out / BEATS_FILE) as tmp:
+            _write_table(beats, tmp)
+    elif (out / BEATS_FILE).exists():  # --force over a folder prepared from an annotated source
+        (out / BEATS_FILE).unlink()
     summary = {
         "source": str(source),
         "source_kind": kind,
@@ -372,6 +412,7 @@ def prepare(source: str | os.PathLike, out: str | os.PathLike, config: PrepareCo
         "counts": split_summary(pieces),
         "files": {"read": len(good), "skipped": len(skipped)},
         "skipped": skipped,
+        "beats": {"pieces": 0 if beats is None else int(beats["piece_id"].nunique()), "beats": 0 if beats is None else len(beats), "skipped": beats_skipped},
         "seconds": round(time.perf_counter() - t0, 3),
     }
     write_json(out / "prepare.json", summary)

@@ -77,11 +77,11 @@ def _model_samples(ck: Path, cfg: CompareConfig, prompts: list | None = None) ->
         from pianogen.sampling import load_gan, sample_gan
 
         g = load_gan(ck)
-        bars = max(1, int(round(cfg.seconds / g.roll_cfg.bar_seconds)))
+        bars = max(1, int(round(cfg.seconds / g.roll_cfg.seconds_per_bar())))
         results = [sample_gan(g, seed=cfg.seed + i, bars=bars) for i in range(total)]
         rolls = np.concatenate([r.rolls for r in results[: cfg.n]])
-        extra = musegan_metrics(rolls, g.roll_cfg.tracks, g.roll_cfg.low)
-        long_bars = max(1, int(round(cfg.long_seconds / g.roll_cfg.bar_seconds)))
+        extra = musegan_metrics(rolls, g.roll_cfg.tracks, g.roll_cfg.low, g.roll_cfg.qn_steps)
+        long_bars = max(1, int(round(cfg.long_seconds / g.roll_cfg.seconds_per_bar())))
         long = [sample_gan(g, seed=cfg.seed + i, bars=long_bars).notes[0] for i in range(cfg.long_n)]
         return kind, {"unseeded": [r.notes[0] for r in results], "long": long}, {"musegan_metrics": extra}
     from pianogen.evaluation.continuation import continue_prompts

@@ -27,7 +27,7 @@ def notes_per_second(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> float:
     """Onsets (keys turning on; a key held across a bar line is one note) per second of music,
     all tracks together."""
     s, t, b, spb, p = rolls.shape
-    return float(pr.onsets(rolls).sum() / (s * b * spb / roll_cfg.steps_per_second))
+    return float(pr.onsets(rolls).sum() / (s * b * spb * roll_cfg.seconds_per_step()))
 
 
 #: Note-length histogram bins in grid steps (1/16 s at the default 16 steps per second): lower edges.
@@ -59,8 +59,11 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     """MuseGAN's metrics (with SN), notes/s and the note-length histogram of a set of rolls; with
     velocity rolls (in [0, 1]), each voice's velocity mean and sd over sounding steps in MIDI
     units (not part of the selection distance, which reads the rolls alone)."""
-    out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
-           "onsets on 8-step edges": block_edge_onsets(rolls)}
+    from pianogen.evaluation.bars import downbeat_change
+
+    edges = {"onsets on beats": block_edge_onsets(rolls, roll_cfg.steps_per_beat)} if roll_cfg.musical_time else {"onsets on 8-step edges": block_edge_onsets(rolls)}
+    out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low, roll_cfg.qn_steps), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
+           **edges, "harmony change at downbeats / other beats": downbeat_change(rolls, roll_cfg)["ratio"]}
     if velocity is not None:
         names = {"VM": "velocity mean", "VS": "velocity sd"}
         for k, x in velocity_metrics(rolls, velocity, roll_cfg.tracks).items():
@@ -79,7 +82,12 @@ def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollCo
     notes = load_notes(data_dir, split)
     if notes.empty:
         raise ValueError(f"{data_dir}: the {split} split has no notes")
-    return RollCrops(notes, roll_cfg, transpose=0, seed=0, velocity=velocity)
+    beats = None
+    if roll_cfg.musical_time:  # crops of whole annotated bars, as the model learned them
+        from pianogen.data.beats import load_beats
+
+        beats = load_beats(data_dir, notes["piece_id"].unique())
+    return RollCrops(notes, roll_cfg, transpose=0, seed=0, velocity=velocity, beats=beats)
 
 
 def _summarize(per_group: list[dict[str, float]]) -> dict[str, dict[str, float]]:

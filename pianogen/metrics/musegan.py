@@ -15,6 +15,8 @@ MIDI pitch of pitch index 0 (for pitch classes).
   the fragments a thresholded generator scatters. A 32nd note at performance tempi (60-160
   bpm: 47-125 ms) is one or two steps on this grid, so the paper's fragment is below its
   resolution; SN and notes per second measure fragmentation directly (real music: about 0.3).
+  In musical time (12 steps per beat) the paper's threshold means a 32nd note again: 2 steps
+  (1/6 beat, the shortest whole number of steps not below 1/8 beat).
 - VM, VS (pianogen's, with a velocity roll): mean and spread of the decoded notes' velocities.
 - TD: tonal distance between two tracks: per bar, each track's chroma (L1-normalized) is
   projected to the 6-D tonal centroid space of Harte et al. (2006) (fifths, minor and
@@ -103,11 +105,12 @@ def tonal_distance(rolls: np.ndarray, low: int) -> dict[tuple[int, int], float]:
     return out
 
 
-def musegan_metrics(rolls: np.ndarray, tracks: tuple[str, ...], low: int) -> dict[str, float]:
-    """All four metrics as a flat dict: ``EB/melody``, ``UPC/bass``, ``TD/melody-bass``, ..."""
+def musegan_metrics(rolls: np.ndarray, tracks: tuple[str, ...], low: int, qn_steps: int = 3) -> dict[str, float]:
+    """All four metrics as a flat dict: ``EB/melody``, ``UPC/bass``, ``TD/melody-bass``, ...
+    ``qn_steps``: QN's threshold in steps (a grid's ``PianorollConfig.qn_steps``)."""
     rolls = np.asarray(rolls).astype(bool)
     out: dict[str, float] = {}
-    for name, values in (("EB", empty_bars(rolls)), ("UPC", used_pitch_classes(rolls, low)), ("QN", qualified_notes(rolls)), ("SN", short_notes(rolls))):
+    for name, values in (("EB", empty_bars(rolls)), ("UPC", used_pitch_classes(rolls, low)), ("QN", qualified_notes(rolls, qn_steps)), ("SN", short_notes(rolls))):
         out.update({f"{name}/{t}": float(v) for t, v in zip(tracks, values)})
     for (i, j), v in tonal_distance(rolls, low).items():
         out[f"TD/{tracks[i]}-{tracks[j]}"] = v

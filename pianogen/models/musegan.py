@@ -48,6 +48,11 @@ the binarization by the sigmoid-adjusted straight-through estimator. Its last la
 zero, so a refiner added to a trained generator (``train_musegan.py --init``, the paper's
 two-stage training) begins as that generator's own rolls thresholded at 0.5.
 
+``block`` sets how many steps each position of the generator's first feature map grows into:
+8 (2 x 2 x 2, the first MuseGAN's clock-time grid) or 12 (2 x 2 x 3). In musical time at 12
+steps per beat, 12 makes the first map hold one position per beat, so the blocks the generator
+paints are beats, not spans that cut across them.
+
 Critic (no normalization layers, as WGAN-GP asks): a private stream per track, a shared
 stream over their concatenation, plus the later MuseGAN's pitch-class (chroma) and onset
 streams, whose features are concatenated into one score.
@@ -78,6 +83,7 @@ class MuseGANConfig:
     refiner: bool = False  # BinaryMuseGAN's refiner with binary neurons after the generator
     velocity: bool = False  # also generate a velocity roll per track (see the module doc)
     smoother: bool = False  # residual convolution over the logits across block and bar edges
+    block: int = 8  # steps each first-map position grows into: 8 (2x2x2) or 12 (2x2x3: a beat at 12 steps per beat)
 
     @property
     def channels(self) -> int:
@@ -93,6 +99,14 @@ class MuseGANConfig:
     def __post_init__(self):
         if self.design not in DESIGN_LATENTS:
             raise ValueError(f"unknown MuseGAN design {self.design!r}; choose from {sorted(DESIGN_LATENTS)}")
+        if self.block not in BLOCK_FACTORS:
+            raise ValueError(f"block must be one of {sorted(BLOCK_FACTORS)} steps, not {self.block}")
+        if self.steps_per_bar % self.block:
+            raise ValueError(f"steps_per_bar ({self.steps_per_bar}) must be a multiple of block ({self.block})")
+
+
+#: The generator's time upsampling per block size: shared stack, then the two private layers.
+BLOCK_FACTORS = {8: (2, 2, 2), 12: (2, 2, 3)}
 
 
 #: Config fields that may change when a trained MuseGAN grows (``train_musegan.py --init``).
@@ -142,12 +156,11 @@ class Generator(nn.Module):
     def __init__(self, c: MuseGANConfig):
         super().__init__()
         self.config = c
-        if c.steps_per_bar % 8:
-            raise ValueError("steps_per_bar must be a multiple of 8")
         if c.n_pitches > OCTAVES * PC:
             raise ValueError(f"at most {OCTAVES * PC} pitches")
         w = c.g_channels
-        self.t0 = c.steps_per_bar // 8  # time resolution of the first feature map
+        self.t0 = c.steps_per_bar // c.block  # time resolution of the first feature map
+        f_shared, f_mid, f_last = BLOCK_FACTORS[c.block]
         self.parts = DESIGN_LATENTS[c.design]
         # Only the temporal generators a design uses exist (unused parameters would break DDP).
         if "temporal_shared" in self.parts:
@@ -156,10 +169,10 @@ class Generator(nn.Module):
             self.temporal_private = nn.ModuleList(_temporal(c.z_dim) for _ in range(c.n_tracks))
         self.project = nn.Sequential(nn.Linear(len(self.parts) * c.z_dim, w * self.t0), nn.BatchNorm1d(w * self.t0), nn.ReLU())
         # Shared stack: octaves, then time x2.
-        self.shared = nn.Sequential(_up(w, w // 2, (1, OCTAVES)), _up(w // 2, w // 4, (2, 1)))
-        # Private stacks: time x2, x2, then the 12 keys of each octave.
+        self.shared = nn.Sequential(_up(w, w // 2, (1, OCTAVES)), _up(w // 2, w // 4, (f_shared, 1)))
+        # Private stacks: time x2, x2 (or x3), then the 12 keys of each octave.
         self.private = nn.ModuleList(
-            nn.Sequential(_up(w // 4, w // 8, (2, 1)), _up(w // 8, w // 8, (2, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
+            nn.Sequential(_up(w // 4, w // 8, (f_mid, 1)), _up(w // 8, w // 8, (f_last, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
             for _ in range(c.n_tracks)
         )
         self.smoother = Smoother(c.note_channels) if c.smoother else None

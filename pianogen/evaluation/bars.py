@@ -1,0 +1,91 @@
+"""Are a MuseGAN's bars bars? Measures on pianorolls and on passages played in strict time.
+
+- :func:`downbeat_change`: how much the harmony changes across a bar line against across the
+  other beats. Per beat, the chroma (sounding steps per pitch class, all tracks); at each beat
+  boundary the change is 1 - cosine similarity of the chroma on either side (boundaries where
+  both sides sound). Real music changes chord at bar lines more than inside bars, so its ratio
+  (mean change at downbeats / at other beats) is above 1; a generator whose "bars" are spans of
+  time has no reason to. Musical time: beats are the grid's beats; clock time: a bar's quarters.
+- :func:`strict_time_listener`: the classifier test (``classifier_test``) and mean OA of a
+  MuseGAN's passages against real crops of the same shape (whole bars, from annotated downbeats)
+  played in strict time at the model's tempo, so neither side can be told by rubato or by the
+  clock: only by what is in the bars. Folds are grouped by composition.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+
+from pianogen.representations import pianoroll as pr
+
+
+def _beats(cfg: pr.PianorollConfig) -> int:
+    return cfg.beats_per_bar if cfg.musical_time else 4
+
+
+def beat_chroma(rolls: np.ndarray, cfg: pr.PianorollConfig) -> np.ndarray:
+    """Rolls (n, tracks, bars, steps, pitches) -> chroma per beat (n, bars * beats, 12)."""
+    n, _, bars, steps, p = rolls.shape
+    beats = _beats(cfg)
+    if steps % beats:
+        raise ValueError(f"{steps} steps per bar do not split into {beats} beats")
+    onehot = np.eye(12)[(np.arange(p) + cfg.low) % 12]
+    per_beat = np.asarray(rolls, dtype=np.float64).sum(axis=1).reshape(n, bars * beats, steps // beats, p).sum(axis=2)
+    return per_beat @ onehot
+
+
+def downbeat_change(rolls: np.ndarray, cfg: pr.PianorollConfig) -> dict[str, float]:
+    """Mean harmony change (1 - cosine of neighbouring beats' chroma) at downbeats and at the
+    other beats, their ratio, and how many boundaries of each kind were measured."""
+    ch = beat_chroma(rolls, cfg)
+    norm = np.linalg.norm(ch, axis=-1)
+    unit = np.divide(ch, norm[..., None], out=np.zeros_like(ch), where=norm[..., None] > 0)
+    change = 1 - (unit[:, 1:] * unit[:, :-1]).sum(-1)  # boundary i+1 between beats i and i+1
+    ok = (norm[:, 1:] > 0) & (norm[:, :-1] > 0)
+    at_downbeat = (np.arange(1, ch.shape[1]) % _beats(cfg) == 0)[None, :]
+    down, other = change[ok & at_downbeat], change[ok & ~at_downbeat]
+    d = float(down.mean()) if len(down) else float("nan")
+    o = float(other.mean()) if len(other) else float("nan")
+    return {"downbeat": d, "other": o, "ratio": d / o if o > 0 else float("nan"), "n_downbeat": int(len(down)), "n_other": int(len(other))}
+
+
+def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str, n: int = 96, seed: int = 0,
+                         repeats: int = 5) -> dict[str, Any]:
+    """The classifier test and mean OA of ``n`` generated passages (latent seeds ``seed`` ...)
+    against ``n`` real crops of ``split`` at the checkpoint's own pianoroll settings, both
+    played in strict time at the model's tempo (clock time: as the grid places them). Also the
+    harmony change at downbeats of both."""
+    from pianogen.data.splits import split_group
+    from pianogen.evaluation.classifier_test import ClassifierTestConfig, classifier_test, separating_features
+    from pianogen.evaluation.distributions import compare_sets
+    from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
+    from pianogen.evaluation.musegan_table import real_crops
+    from pianogen.evaluation.segment_features import feature_matrix
+    from pianogen.sampling import load_gan, sample_gan
+
+    g = load_gan(checkpoint)
+    cfg = g.roll_cfg
+    crops = real_crops(data_dir, split, cfg, velocity=True)
+    real, picks = crops.draw(n, np.random.default_rng(seed), transpose=0)
+    real_notes = [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in real]
+    real_groups = [split_group(crops.piece_ids[j]) for j, _ in picks]
+    gen = sample_gan(g, seed=seed, n=n, bars=cfg.n_bars)
+    gen_notes = [x for x in gen.notes if len(x)]
+    if len(gen_notes) < 4:
+        raise ValueError(f"{checkpoint}: only {len(gen_notes)} of {n} generated passages have notes")
+    xr, names = feature_matrix([x.drop(columns="track") for x in real_notes])
+    xg, _ = feature_matrix([x.drop(columns="track") for x in gen_notes])
+    c2st = classifier_test(xr, xg, real_groups, cfg=ClassifierTestConfig(repeats=repeats, seed=seed))
+    oa_names = SCALAR_FEATURES + HIST_FEATURES
+    oa = compare_sets([piece_features(x) for x in gen_notes], [piece_features(x) for x in real_notes if len(x)], oa_names)
+    real_vel = np.where(real > 0, real, 0)
+    return {
+        "checkpoint": str(checkpoint), "split": split, "n": n, "seed": seed, "bpm": cfg.playback_bpm() if cfg.musical_time else None,
+        "musical_time": cfg.musical_time, "real_pieces": len({crops.piece_ids[j] for j, _ in picks}), "real_groups": len(set(real_groups)),
+        "classifier_test": c2st, "separating": separating_features(xr, xg, names, top=6),
+        "mean_oa": float(np.mean([v["oa"] for v in oa.values()])), "oa": {k: v["oa"] for k, v in oa.items()},
+        "downbeat_change": {"real": downbeat_change(real_vel > 0, cfg), "generated": downbeat_change(gen.rolls, cfg)},
+    }
