@@ -8,6 +8,8 @@ Validation and test use whole pieces, unaugmented, with the RNN state carried ac
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -203,12 +205,30 @@ class SequenceTask(Task):
             order = np.random.default_rng(0).permutation(len(pieces))
             upto = np.searchsorted(np.cumsum([len(pieces[i]) for i in order]), cap) + 1
             pieces = [pieces[i] for i in order[:upto]]
+        if getattr(trainer, "closing", False):  # the run's last evaluation fits what is left of its time limit
+            pieces = [pieces[i] for i in self._fitting(pieces, trainer.seconds_left(), trainer)]
         # Under torchrun each rank scores its share of the pieces; the sums are all-reduced.
         pieces = pieces[trainer.rank :: trainer.world]
+        t = time.perf_counter()
         with trainer.autocast():
             total, count = sequence_nll(self.models["model"], self.kind, pieces, trainer.device) if pieces else (0.0, 0)
+        self.eval_rate = count / max(time.perf_counter() - t, 1e-6)  # tokens per second, to fit a time-limited final report
         total, count = trainer.sum_over_ranks([total, float(count)])
         return {"val_loss": total / count}
+
+    def _fitting(self, pieces: list[np.ndarray], seconds: float, trainer) -> list[int]:
+        """Indices of all ``pieces``, or where scoring them all would take longer than ``seconds``
+        (at the evaluation rate measured in this run, else three times the training rate: a
+        forward pass without a backward; halved for safety), of a fixed random subset (seed 0)
+        that fits, at least one piece."""
+        total = sum(len(p) for p in pieces)
+        rate = getattr(self, "eval_rate", None) or 3 * getattr(trainer, "train_rate", math.inf)
+        budget = 0.5 * rate * max(seconds, 0.0)
+        if total <= budget:
+            return list(range(len(pieces)))
+        order = np.random.default_rng(0).permutation(len(pieces))
+        upto = max(1, int(np.searchsorted(np.cumsum([len(pieces[i]) for i in order]), budget)))
+        return sorted(order[:upto].tolist())
 
     def split_seconds(self, split: str) -> float:
         return float(sum(self.seconds[p] for p in self.notes[split]["piece_id"].unique()))
@@ -217,14 +237,24 @@ class SequenceTask(Task):
         from pianogen.baselines import baseline_report
 
         out: dict[str, Any] = {}
+        splits = [s for s in ("validation", "test") if s in self.splits]
         for split in ("validation", "test"):
             if split not in self.splits:
                 out[split] = {"absent": f"{self.data_dir} has no {split} split"}
                 continue
-            show = f"final {split} NLL ({sum(len(p) for p in self.eval_pieces[split]):,} tokens)" if trainer.cfg.progress and trainer.is_main else None
-            total, count = sequence_nll(self.models["model"], self.kind, self.eval_pieces[split], trainer.device, desc=show)
-            secs = self.split_seconds(split)
+            # A time-limited run's report fits in what is left of the limit (each split its share).
+            chosen = self._fitting(self.eval_pieces[split], trainer.seconds_left() / (len(splits) - splits.index(split)), trainer)
+            pieces = [self.eval_pieces[split][i] for i in chosen]
+            tokens_all = sum(len(p) for p in self.eval_pieces[split])
+            subset = len(pieces) < len(self.eval_pieces[split])
+            show = (f"final {split} NLL ({sum(len(p) for p in pieces):,} tokens" + (f" of {tokens_all:,}, what fits the time limit)" if subset else ")")
+                    if trainer.cfg.progress and trainer.is_main else None)
+            total, count = sequence_nll(self.models["model"], self.kind, pieces, trainer.device, desc=show)
+            ids = sorted(self.notes[split]["piece_id"].unique())  # encode_pieces' order
+            secs = self.split_seconds(split) if not subset else float(sum(self.seconds[ids[i]] for i in chosen))
             out[split] = {"nll_per_token": total / count, "nll_per_second": total / secs, "tokens": count, "seconds": round(secs, 2)}
+            if subset:
+                out[split].update({"subset": True, "tokens_in_split": tokens_all, "pieces": len(pieces), "pieces_in_split": len(self.eval_pieces[split])})
         vocab = self.codec.config.vocab_sizes if self.kind in NOTE_KINDS else self.codec.config.vocab_size
         # Baselines fit on train, smoothing chosen on validation, scored on test (validation
         # when the corpus has no test split: then slightly flattering to the baselines).

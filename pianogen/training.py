@@ -50,12 +50,12 @@ class TrainConfig:
     warmup_steps: int = 50  # linear warm-up steps before the cosine decay
     min_lr_ratio: float = 0.1  # cosine decay to lr * this at max_steps
     eval_every: int = 200  # evaluate (and keep the best checkpoint) every this many steps
-    eval_tokens: int = 0  # validation tokens scored per evaluation while training (0 = all; the final report uses all)
+    eval_tokens: int = 0  # validation tokens scored per evaluation while training (0 = all; the final report uses all that fit --max-minutes)
     log_every: int = 10  # log losses every this many steps
     seed: int = 0  # random seed: the same seed, data and settings give the same run
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     bf16: bool = True  # autocast to bfloat16 on CUDA, and on CPUs with native bf16 (AVX-512 BF16 / AMX)
-    threads: int = 0  # CPU threads for training; 0 = all cores (1 beside another busy process)
+    threads: int = 0  # CPU threads for training; 0 = the cores idle at start (all on an idle machine, fewer beside busy processes)
     progress: bool = True  # show a progress bar
 
 
@@ -84,6 +84,28 @@ def process_rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
 
+def idle_cores(seconds: float = 0.25) -> int:
+    """How many cores sat idle over the next ``seconds`` (Linux /proc/stat; elsewhere all of
+    them), at least 1. Why: torch's threads wait on each other at every operation, so a thread
+    placed on a core another process keeps busy stalls all of them: measured here, a training
+    step went from 0.65 s to 12-37 s with two threads beside one busy process, and one thread
+    kept a 9 s limit that two overran by 46 s."""
+    n = os.cpu_count() or 1
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        return sum(fields), fields[3] + (fields[4] if len(fields) > 4 else 0)  # total, idle + iowait
+
+    try:
+        t0, i0 = sample()
+        time.sleep(seconds)
+        t1, i1 = sample()
+    except (OSError, ValueError, IndexError):
+        return n
+    return max(1, min(n, int(round(n * (i1 - i0) / max(1, t1 - t0)))))
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -106,7 +128,9 @@ class Task:
         raise NotImplementedError
 
     def final_metrics(self, trainer: "Trainer") -> dict[str, Any]:
-        """Metrics of the best model (e.g. test NLL), written to NAME.json."""
+        """Metrics of the best model (e.g. test NLL), written to NAME.json. A time-limited run
+        has ``trainer.seconds_left()`` for them: a task whose report could take longer scores a
+        fixed subset that fits and says so."""
         return {}
 
     def on_evaluate(self, trainer: "Trainer", step: int) -> None:
@@ -178,7 +202,7 @@ class Trainer:
         # Under torchrun each process on a host gets its share of the cores: N processes each
         # using every core would oversubscribe the CPU many times over.
         local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
-        torch.set_num_threads(cfg.threads or max(1, (os.cpu_count() or 1) // local_world))
+        torch.set_num_threads(cfg.threads or max(1, min((os.cpu_count() or 1) // local_world, idle_cores() // local_world)))
         cpu_bf16 = self.device.type != "cpu" or getattr(task, "cpu_bf16", False)
         self.autocast_dtype = torch.bfloat16 if (cfg.bf16 and cpu_bf16 and bf16_supported(self.device)) else None
         self.resume = resume
@@ -322,10 +346,16 @@ class Trainer:
 
     # --- loop -------------------------------------------------------------------------
 
+    def seconds_left(self) -> float:
+        """Seconds until ``max_minutes`` runs out (inf without a time limit)."""
+        return getattr(self, "deadline", math.inf) - time.perf_counter()
+
     def _evaluate(self, train_metrics: dict) -> None:
         for m in self.task.models.values():
             m.eval()
+        t = time.perf_counter()
         val = self.task.evaluate(self)
+        self.eval_seconds = time.perf_counter() - t
         for m in self.task.models.values():
             m.train()
         wall = self.elapsed + time.perf_counter() - self._t0
@@ -354,7 +384,10 @@ class Trainer:
     def _stop_reason(self, deadline: float) -> str | None:
         """Why to stop before the next step, decided by all ranks together: "interrupted"
         (Ctrl-C on any rank), "max_minutes" (any rank's clock past the deadline) or None."""
-        local = 2 if self._interrupted else (1 if time.perf_counter() > deadline else 0)
+        # The next step must end in time, and the evaluation that closes the run must fit too:
+        # under a busy neighbour a step can take 30 s instead of 1, and the limit still holds.
+        need = getattr(self, "step_seconds", 0.0) + getattr(self, "eval_seconds", 0.0)
+        local = 2 if self._interrupted else (1 if time.perf_counter() + need > deadline else 0)
         if self.world > 1:
             t = torch.tensor([float(local)], device=self.device if self.device.type == "cuda" else "cpu")
             dist.all_reduce(t, op=dist.ReduceOp.MAX)
@@ -370,7 +403,7 @@ class Trainer:
             self.load_state()
         for m in self.task.models.values():
             m.train()
-        deadline = self._t0 + cfg.max_minutes * 60 - self.elapsed if cfg.max_minutes > 0 else math.inf
+        deadline = self.deadline = self._t0 + cfg.max_minutes * 60 - self.elapsed if cfg.max_minutes > 0 else math.inf
         bar = tqdm(total=cfg.max_steps, initial=self.step, desc=self.task.kind, unit="step", disable=not (cfg.progress and self.is_main), file=sys.stderr, dynamic_ncols=True)
         tokens = self.task.tokens_per_step(cfg) * self.world
         running: dict[str, float] = {}
@@ -386,6 +419,8 @@ class Trainer:
             while self.step < cfg.max_steps:
                 reason = self._stop_reason(deadline)
                 if reason == "interrupted":
+                    if self.is_main and not self.ckpt_path.exists():  # a usable NAME.pt even before the first evaluation
+                        self.save_best({})
                     self.save_state()
                     if self.is_main:
                         print(f"\ninterrupted at step {self.step}; state saved to {self.state_path} (--resume continues)", file=sys.stderr)
@@ -393,7 +428,11 @@ class Trainer:
                 if reason:
                     stopped = reason
                     break
+                t_step = time.perf_counter()
                 metrics = self.task.train_step(self, self.step)
+                dt_step = time.perf_counter() - t_step
+                self.step_seconds = dt_step if not hasattr(self, "step_seconds") else max(dt_step, 0.8 * self.step_seconds + 0.2 * dt_step)
+                self.train_rate = tokens / max(self.step_seconds, 1e-6)  # tokens per second, all ranks
                 for k, v in metrics.items():
                     running[k] = 0.9 * running.get(k, v) + 0.1 * v
                 self.step += 1
@@ -414,6 +453,7 @@ class Trainer:
             if previous is not None:
                 signal.signal(signal.SIGINT, previous)
         if not self.history or self.history[-1]["step"] != self.step:
+            self.closing = stopped == "max_minutes"  # a task may score a subset that fits what is left of the limit
             self._evaluate(dict(running))
         return self.finish(stopped)
 
