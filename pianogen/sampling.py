@@ -379,6 +379,25 @@ class SequenceSampler:
         return [buf[: int(length[r]), r].numpy() for r in range(n)]
 
 
+
+def shortfall(notes: pd.DataFrame, seconds: float, notes_per_second: float | None = None) -> str | None:
+    """Why one sample (the notes :func:`sample` returns) falls far short of what was asked, or
+    None: no generated notes, silence after less than half of ``seconds``, or (given a
+    ``notes_per_second`` target) under half of that density. The reason names what to change."""
+    gen = notes[~notes["is_seed"]] if "is_seed" in notes else notes
+    start = float(notes.loc[notes["is_seed"], "end"].max()) if "is_seed" in notes and notes["is_seed"].any() else 0.0
+    if len(gen) == 0:
+        return "no notes were generated (a temperature of 0 without seed notes, or a tiny top-k/top-p, can stop the music at once)"
+    last = float(gen["end"].max()) - start
+    if last < 0.5 * seconds:
+        return (f"silent after {last:.1f} s of the {seconds:g} s asked (a low temperature, top-k or a sparse density can end the music "
+                "early; try another seed or the model's defaults)")
+    rate = len(gen) / seconds
+    if notes_per_second and rate < 0.5 * notes_per_second:
+        return f"{rate:.1f} notes/s against the {notes_per_second:g} asked (this model plays sparser than that here; try a density-conditioned model)"
+    return None
+
+
 @functools.lru_cache(maxsize=8)
 def _cached(cls, path: str, mtime: float, device: str):
     return cls(path, device)

@@ -71,7 +71,8 @@ def main() -> int:
     seconds = time.perf_counter() - t
     groups = [notes] if args.n == 1 else [notes[notes["sample"] == i] for i in range(args.n)]
     for p, g in zip(paths, groups):
-        write_midi(g, p)
+        seed_end = float(g.loc[g["is_seed"], "end"].max()) if g["is_seed"].any() else 0.0
+        write_midi(g, p, end=seed_end + args.seconds)  # the file lasts what was asked, even if the music stops early
     for w, g in zip(wavs, groups):
         if len(g):  # an empty sample gets its warning below, not a silent WAV
             render(g, w)
@@ -121,10 +122,12 @@ def finish(out: Path, params: dict, paths: list[Path], wavs: list[Path], groups,
     wavs = [w for w in wavs if w.is_file()]
     write_json(out.with_suffix(".json"), {"parameters": params, "files": [str(p) for p in paths + wavs], "notes": counts,
                                           "last_release_seconds": ends, "seconds_taken": round(seconds, 3)})
-    for p, c, e in zip(paths, counts, ends):
-        if c == 0 or e < 0.5 * float(params.get("seconds") or 0):
-            print(f"warning: {p}: {c} notes, silent after {e:g} s of the {params['seconds']:g} asked "
-                  "(a low temperature, top-k or a sparse density can end the music early)", file=sys.stderr)
+    from pianogen.sampling import shortfall
+
+    for p, g in zip(paths, groups):
+        reason = shortfall(g, float(params["seconds"]), params.get("notes_per_second"))
+        if reason:
+            print(f"warning: {p}: {reason}", file=sys.stderr)
     print(json.dumps({"files": [str(p) for p in paths + wavs], "notes": counts, "seconds_taken": round(seconds, 2)}))
 
 

@@ -109,7 +109,23 @@ def test_sample_script_warns_when_the_music_ends_early(tmp_path):
     out = tmp_path / "greedy.mid"
     proc = run("scripts/sample.py", "--checkpoint", "checkpoints/perf-rnn.pt", "--seconds", "4", "--temperature", "0.01", "--wav", "--out", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert "warning:" in proc.stderr and "silent after" in proc.stderr
+    assert "warning:" in proc.stderr and ("silent after" in proc.stderr or "no notes were generated" in proc.stderr)
+    import mido
+
+    assert mido.MidiFile(out).length == pytest.approx(4.0, abs=0.01)  # the file lasts what was asked, even silent
+
+
+def test_shortfall_names_what_falls_short():
+    import pandas as pd
+
+    from pianogen.sampling import shortfall
+
+    notes = pd.DataFrame({"pitch": [60, 62, 64], "velocity": [80] * 3, "start": [0.0, 1.0, 2.0], "end": [0.5, 1.5, 9.0],
+                          "is_seed": [True, False, False]})
+    assert shortfall(notes, 8.0) is None  # plays to 8.5 s after the seed's end (0.5 s)
+    assert "0.2 notes/s against the 4 asked" in shortfall(notes, 8.0, notes_per_second=4)
+    assert "silent after 1.0 s of the 10 s asked" in shortfall(notes.assign(end=[0.5, 1.5, 1.5]), 10.0)
+    assert "no notes were generated" in shortfall(notes.iloc[:1], 10.0)
 
 
 def test_models_script_lists_the_shipped_models_with_their_cards(tmp_path):

@@ -271,17 +271,21 @@ def read_midi(source: MidiSource, sustain: bool = True, backend: str | None = No
     return pd.DataFrame(read_midi_arrays(source, sustain, backend, name))
 
 
-def to_pretty_midi(notes: pd.DataFrame, program: int = 0, name: str = "Piano", resolution: int = 960):
+def to_pretty_midi(notes: pd.DataFrame, program: int = 0, name: str = "Piano", resolution: int = 960, end: float | None = None):
     """Build a ``pretty_midi.PrettyMIDI`` with one instrument from a notes dataframe.
 
     ``resolution`` (ticks per beat at 120 bpm) of 960 gives 0.52 ms ticks, so a write/read
     round trip keeps times within 0.3 ms. Needs ``pitch``, ``velocity``, ``start``
-    and either ``end`` or ``duration`` (seconds).
+    and either ``end`` or ``duration`` (seconds). ``end`` (seconds): the file lasts at least
+    this long (a sustain-pedal release there, which changes no sound), so music asked for N
+    seconds ends at N seconds in a player or an editor even when its last notes stop earlier.
     """
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=120.0)
     pm.instruments.append(_instrument(notes, program, name))
+    if end is not None and end > pm.get_end_time():
+        pm.instruments[0].control_changes.append(pretty_midi.ControlChange(number=SUSTAIN_CC, value=0, time=float(end)))
     return pm
 
 
@@ -319,6 +323,7 @@ def write_pretty_midi(pm, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def write_midi(notes: pd.DataFrame, path: str | os.PathLike, program: int = 0) -> Path:
-    """Write a notes dataframe to a single-track piano MIDI file, atomically."""
-    return write_pretty_midi(to_pretty_midi(notes, program=program), path)
+def write_midi(notes: pd.DataFrame, path: str | os.PathLike, program: int = 0, end: float | None = None) -> Path:
+    """Write a notes dataframe to a single-track piano MIDI file, atomically; the file lasts at
+    least ``end`` seconds if given (see :func:`to_pretty_midi`)."""
+    return write_pretty_midi(to_pretty_midi(notes, program=program, end=end), path)
