@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from pianogen.gan_task import GANConfig, make_gan_task  # noqa: E402
+from pianogen.training.gan import GANConfig, make_gan_task  # noqa: E402
 from pianogen.sampling import load_gan  # noqa: E402
 from pianogen.training import TrainConfig, Trainer  # noqa: E402
 

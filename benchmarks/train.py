@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from pianogen.autoregressive_task import AugmentConfig, make_sequence_task, run_model, sequence_loss  # noqa: E402
+from pianogen.training.autoregressive import AugmentConfig, make_sequence_task, run_model, sequence_loss  # noqa: E402
 from pianogen.training import TrainConfig, Trainer  # noqa: E402
 
 MODELS = {

@@ -23,7 +23,7 @@ import json, resource, sys, time
 sys.path.insert(0, {root!r})
 import numpy as np
 t0 = time.perf_counter()
-import pianogen.autoregressive_task as rt
+import pianogen.training.autoregressive as rt
 from pianogen.representations import performance
 if {reference!r}:
     def encode_loop(notes, config=performance.PerformanceConfig(), time_scale=1.0):

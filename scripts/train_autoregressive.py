@@ -13,7 +13,7 @@ from pianogen.cli import add_dataclass_flags, parser, picked, run, setup_logging
 
 
 def main(script: str = "train_autoregressive.py") -> int:
-    from pianogen.autoregressive_task import AugmentConfig, make_sequence_task
+    from pianogen.training.autoregressive import AugmentConfig, make_sequence_task
     from pianogen.checkpoints import load, load_weights
     from pianogen.representations.controls import DensityConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file

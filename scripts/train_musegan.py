@@ -19,7 +19,7 @@ GAN_TRAIN_DEFAULTS = {"lr": 1e-3, "betas": (0.5, 0.9), "grad_clip": 0.0, "warmup
 
 def main() -> int:
     from pianogen.checkpoints import load, load_weights
-    from pianogen.gan_task import GANConfig, make_gan_task
+    from pianogen.training.gan import GANConfig, make_gan_task
     from pianogen.models.musegan import check_growable
     from pianogen.representations.pianoroll import PianorollConfig
     from pianogen.training import TrainConfig, Trainer, load_config, read_config_file

@@ -166,7 +166,7 @@ def test_beat_roll_round_trip_in_own_and_strict_time(asap_prepared):
 
 def test_musical_crops_start_at_downbeats_of_whole_bars(asap_prepared):
     from pianogen.data import load_notes
-    from pianogen.gan_task import RollCrops
+    from pianogen.training.gan import RollCrops
 
     beats = load_beats(asap_prepared)
     crops = RollCrops(load_notes(asap_prepared), MUSICAL, 3, 0, beats=beats)
@@ -186,7 +186,7 @@ def test_musical_musegan_trains_and_writes_notated_bars(asap_prepared, tmp_path)
     import pretty_midi
     import torch
 
-    from pianogen.gan_task import make_gan_task
+    from pianogen.training.gan import make_gan_task
     from pianogen.sampling import load_gan, sample_gan
     from pianogen.training import TrainConfig, Trainer
 
@@ -243,7 +243,7 @@ def test_downbeat_change_sees_chords_that_change_at_bar_lines():
 def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path):
     from pianogen.evaluation.bars import strict_time_listener
     from pianogen.evaluation.musegan_table import musegan_table
-    from pianogen.gan_task import make_gan_task
+    from pianogen.training.gan import make_gan_task
     from pianogen.training import TrainConfig, Trainer
 
     task = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, {"g_channels": 32, "d_channels": 16, "z_dim": 8, "velocity": True},

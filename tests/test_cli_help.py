@@ -75,7 +75,7 @@ def test_train_musegan_help_shows_the_paper_settings_it_uses():
 
 
 def test_train_autoregressive_help_shows_the_dataclass_defaults():
-    from pianogen.autoregressive_task import AugmentConfig
+    from pianogen.training.autoregressive import AugmentConfig
     from pianogen.training import TrainConfig
 
     shown = _defaults_in_help(parser_of(ROOT / "scripts" / "train_autoregressive.py"))

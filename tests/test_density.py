@@ -207,7 +207,7 @@ def test_density_input_at_each_step_is_the_bin_of_the_event_it_predicts():
     model learns "at this density, what comes next", and sampling feeds the target the same way."""
     import torch
 
-    from pianogen.autoregressive_task import run_model
+    from pianogen.training.autoregressive import run_model
 
     seen = {}
 

@@ -58,3 +58,23 @@ def test_no_import_circle():
 
 def test_the_circle_check_finds_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_every_path_the_docs_name_exists():
+    """Paths in README.md and docs/*.md (in backticks or links: a file or folder of this
+    repository, from its root or from the doc) exist, so the docs follow the layout.
+    Placeholders (NAME, CORPUS) and lines that say a path is gone or replaced are left out."""
+    import re
+
+    top = r"(?:\.\./)?(?:pianogen|scripts|benchmarks|tests|docs|checkpoints)/[\w./-]*"
+    missing = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            if re.search(r"\b(gone|removed|replaced|old name)\b", line):
+                continue
+            for ref in re.findall(rf"`({top})`", line) + re.findall(rf"\]\(({top})\)", line):
+                if re.search(r"[A-Z]{3,}|\*", ref):
+                    continue
+                if not ((ROOT / ref).exists() or (doc.parent / ref).exists()):
+                    missing.append(f"{doc.name}: {ref}")
+    assert missing == []

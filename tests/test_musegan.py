@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pianogen.gan_task import GANConfig, make_gan_task, metric_distance
+from pianogen.training.gan import GANConfig, make_gan_task, metric_distance
 from pianogen.models.musegan import Critic, Generator, MuseGAN, MuseGANConfig
 from pianogen.representations import pianoroll as pr
 from pianogen.sampling import interpolate, sample_gan
@@ -160,7 +160,7 @@ def test_train_script_reads_a_config_file(prepared, tmp_path):
 
 def test_gradient_penalty_against_known_gradients():
     """Critics whose input gradient is known in closed form."""
-    from pianogen.gan_task import gradient_penalty
+    from pianogen.training.gan import gradient_penalty
 
     torch.manual_seed(0)
     real, fake = torch.rand(3, 2, 1, 4, 5), torch.rand(3, 2, 1, 4, 5)

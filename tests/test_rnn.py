@@ -16,7 +16,7 @@ import torch
 from conftest import MIDI_FILES, ROOT, step_through
 from pianogen.checkpoints import CheckpointError, load, load_model
 from pianogen.models import build_model
-from pianogen.autoregressive_task import AugmentConfig, make_sequence_task, run_model, sequence_loss
+from pianogen.training.autoregressive import AugmentConfig, make_sequence_task, run_model, sequence_loss
 from pianogen.sampling import parse_note_names, sample
 from pianogen.training import TrainConfig, Trainer, TrainingDiverged
 
@@ -64,7 +64,7 @@ def test_perf_rnn_shapes(cfg):
 
 @pytest.mark.parametrize("kind", ["note-rnn", "perf-rnn"])
 def test_overfit_one_batch(kind, prepared):
-    from pianogen.autoregressive_task import WindowSampler
+    from pianogen.training.autoregressive import WindowSampler
     from pianogen.data import load_notes
     from pianogen.representations.codecs import CODEC_FOR_MODEL
 
@@ -119,7 +119,7 @@ def test_checkpoint_loads_weights_only(trained):
 def test_resume_matches_uninterrupted(prepared, tmp_path, monkeypatch):
     cfg = tiny_cfg(max_steps=16, eval_every=4)
     full = train("perf-rnn", prepared, tmp_path / "full", cfg)
-    import pianogen.autoregressive_task as rt
+    import pianogen.training.autoregressive as rt
 
     real = rt.SequenceTask.train_step
 
@@ -146,7 +146,7 @@ def test_ctrl_c_after_an_update_resumes_exactly(prepared, tmp_path, monkeypatch)
 
     cfg = tiny_cfg(max_steps=16, eval_every=4)
     train("perf-rnn", prepared, tmp_path / "full", cfg)
-    import pianogen.autoregressive_task as rt
+    import pianogen.training.autoregressive as rt
 
     real = rt.SequenceTask.train_step
 
@@ -168,7 +168,7 @@ def test_ctrl_c_after_an_update_resumes_exactly(prepared, tmp_path, monkeypatch)
 
 
 def test_nan_loss_stops_and_keeps_checkpoint(prepared, tmp_path, monkeypatch):
-    import pianogen.autoregressive_task as rt
+    import pianogen.training.autoregressive as rt
 
     real = rt.sequence_loss
     calls = []

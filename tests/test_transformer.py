@@ -80,7 +80,7 @@ def test_skewing_equals_gathering_relative_logits():
 
 
 def test_transformer_trains_and_samples(prepared, tmp_path):
-    from pianogen.autoregressive_task import AugmentConfig, make_sequence_task
+    from pianogen.training.autoregressive import AugmentConfig, make_sequence_task
     from pianogen.evaluation.features import piece_features
     from pianogen.sampling import sample
     from pianogen.training import TrainConfig, Trainer
@@ -157,7 +157,7 @@ def test_sampling_past_the_context_stays_in_training_windows(tmp_path, kind):
 def test_windowed_scoring_scores_every_token_once():
     import numpy as np
 
-    from pianogen.autoregressive_task import windows
+    from pianogen.training.autoregressive import windows
 
     piece = np.arange(100)
     scored = np.concatenate([w[first:] for w, first in windows(piece, 16)])
@@ -167,7 +167,7 @@ def test_windowed_scoring_scores_every_token_once():
 
 
 def test_note_transformer_trains_and_samples(prepared, tmp_path):
-    from pianogen.autoregressive_task import AugmentConfig, make_sequence_task
+    from pianogen.training.autoregressive import AugmentConfig, make_sequence_task
     from pianogen.sampling import sample
     from pianogen.training import TrainConfig, Trainer
 

@@ -52,6 +52,24 @@ def downbeat_change(rolls: np.ndarray, cfg: pr.PianorollConfig) -> dict[str, flo
     return {"downbeat": d, "other": o, "ratio": d / o if o > 0 else float("nan"), "n_downbeat": int(len(down)), "n_other": int(len(other))}
 
 
+def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollConfig, velocity: bool = False):
+    """The pianorolls of a prepared split, ready to give untransposed, non-silent crops of one
+    passage each (``.sample(n, rng, transpose=0)``); built once, sampled per group. With
+    ``velocity`` the crops are velocity rolls in [0, 1] (see ``RollCrops``)."""
+    from pianogen.data import load_notes
+    from pianogen.training.gan import RollCrops
+
+    notes = load_notes(data_dir, split)
+    if notes.empty:
+        raise ValueError(f"{data_dir}: the {split} split has no notes")
+    beats = None
+    if roll_cfg.musical_time:  # crops of whole annotated bars, as the model learned them
+        from pianogen.data.beats import load_beats
+
+        beats = load_beats(data_dir, notes["piece_id"].unique())
+    return RollCrops(notes, roll_cfg, transpose=0, seed=0, velocity=velocity, beats=beats)
+
+
 def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str, n: int = 96, seed: int = 0,
                          repeats: int = 5) -> dict[str, Any]:
     """The classifier test and mean OA of ``n`` generated passages (latent seeds ``seed`` ...)
@@ -62,7 +80,6 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     from pianogen.evaluation.classifier_test import ClassifierTestConfig, classifier_test, separating_features
     from pianogen.evaluation.distributions import compare_sets
     from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
-    from pianogen.evaluation.musegan_table import real_crops
     from pianogen.evaluation.segment_features import feature_matrix
     from pianogen.sampling import load_gan, sample_gan
 

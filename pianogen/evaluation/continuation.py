@@ -97,7 +97,7 @@ def continuation_nll(checkpoint: str | os.PathLike, items: list[Prompt], prompt_
     exactly -log p(continuation | prompt)), summed and divided by the seconds continued."""
     import torch
 
-    from pianogen.autoregressive_task import sequence_nll
+    from pianogen.training.autoregressive import sequence_nll
     from pianogen.checkpoints import load_model
     from pianogen.representations.codecs import codec_from_dict
 

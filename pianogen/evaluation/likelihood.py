@@ -24,7 +24,7 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     from pianogen.checkpoints import CheckpointError, load_model
     from pianogen.data import load_notes, load_pieces
     from pianogen.representations.codecs import codec_from_dict
-    from pianogen.autoregressive_task import encode_pieces, sequence_nll
+    from pianogen.training.autoregressive import encode_pieces, sequence_nll
     from pianogen.models import NOTE_KINDS
 
     model, ckpt = load_model(checkpoint, device)

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from pianogen.gan_task import METRIC_SCALE, metric_distance
+from pianogen.training.gan import METRIC_SCALE, metric_distance
 from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
+from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
 
 
@@ -59,8 +60,6 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     """MuseGAN's metrics (with SN), notes/s and the note-length histogram of a set of rolls; with
     velocity rolls (in [0, 1]), each voice's velocity mean and sd over sounding steps in MIDI
     units (not part of the selection distance, which reads the rolls alone)."""
-    from pianogen.evaluation.bars import downbeat_change
-
     edges = {"onsets on beats": block_edge_onsets(rolls, roll_cfg.steps_per_beat)} if roll_cfg.musical_time else {"onsets on 8-step edges": block_edge_onsets(rolls)}
     out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low, roll_cfg.qn_steps), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
            **edges, "harmony change at downbeats / other beats": downbeat_change(rolls, roll_cfg)["ratio"]}
@@ -70,24 +69,6 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
             metric, track = k.split("/")
             out[f"{names[metric]}/{track}"] = 127 * x
     return out
-
-
-def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollConfig, velocity: bool = False):
-    """The pianorolls of a prepared split, ready to give untransposed, non-silent crops of one
-    passage each (``.sample(n, rng, transpose=0)``); built once, sampled per group. With
-    ``velocity`` the crops are velocity rolls in [0, 1] (see ``RollCrops``)."""
-    from pianogen.data import load_notes
-    from pianogen.gan_task import RollCrops
-
-    notes = load_notes(data_dir, split)
-    if notes.empty:
-        raise ValueError(f"{data_dir}: the {split} split has no notes")
-    beats = None
-    if roll_cfg.musical_time:  # crops of whole annotated bars, as the model learned them
-        from pianogen.data.beats import load_beats
-
-        beats = load_beats(data_dir, notes["piece_id"].unique())
-    return RollCrops(notes, roll_cfg, transpose=0, seed=0, velocity=velocity, beats=beats)
 
 
 def _summarize(per_group: list[dict[str, float]]) -> dict[str, dict[str, float]]:

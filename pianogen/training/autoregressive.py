@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from pianogen.data.corpus import corpus_name
 from pianogen.models import NOTE_KINDS, WINDOWED_KINDS
 from pianogen.representations.codecs import CODEC_FOR_MODEL, PIANO_HIGH, PIANO_LOW, DensityControlCodec
-from pianogen.training import Task, TrainConfig, process_rank
+from pianogen.training.loop import Task, TrainConfig, process_rank
 
 
 @dataclass

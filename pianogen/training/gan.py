@@ -34,7 +34,7 @@ from pianogen.data.corpus import corpus_name
 from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
-from pianogen.training import Task, process_rank
+from pianogen.training.loop import Task, process_rank
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""One training loop for every model (note-rnn, perf-rnn, MuseGAN).
+"""One training loop for every model family (perf-rnn, note-rnn, both Transformers, MuseGAN).
 
 The loop owns what all models share: devices (CUDA with bf16 autocast, else CPU),
 torchrun + DistributedDataParallel, seeds, step and time budgets, gradient clipping,

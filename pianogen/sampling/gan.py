@@ -1,0 +1,175 @@
+"""Sample MuseGAN: latents (one seed, a walk for long pieces, an interpolation between two),
+generated pianorolls and their notes, MIDI with one named track per voice."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from pianogen.sampling.loading import load_cached
+
+class GANResult:
+    """Generated pianorolls and their notes, for ``n`` samples."""
+
+    def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict, velocity: np.ndarray | None = None,
+                 bpm: float | None = None):
+        """``rolls``: binary (n, tracks, bars, steps, pitches); ``velocity``: the generator's
+        velocity rolls of the same shape in [0, 1], or None (every note at the config's velocity).
+        A musical-time model's bars play in strict time at ``bpm`` (default: its corpus' median)."""
+        from pianogen.representations.pianoroll import roll_to_notes
+
+        self.z, self.rolls, self.roll_cfg, self.params, self.velocity = z, rolls, roll_cfg, params, velocity
+        self.tracks = roll_cfg.tracks
+        self.bpm = roll_cfg.playback_bpm(bpm)
+        self.notes = [roll_to_notes(r, roll_cfg, velocity=None if velocity is None else velocity[i], bpm=self.bpm) for i, r in enumerate(rolls)]  # each with a "track" column
+
+    def track_notes(self, i: int = 0, tracks: list[str] | None = None) -> dict[str, pd.DataFrame]:
+        """{track name: notes} of sample ``i`` (only ``tracks`` if given)."""
+        df = self.notes[i]
+        return {name: df[df["track"] == t].reset_index(drop=True) for t, name in enumerate(self.tracks) if tracks is None or name in tracks}
+
+    def merged(self, i: int = 0, tracks: list[str] | None = None) -> pd.DataFrame:
+        df = self.notes[i]
+        keep = [t for t, name in enumerate(self.tracks) if tracks is None or name in tracks]
+        return df[df["track"].isin(keep)].reset_index(drop=True)
+
+    def write_midi(self, multi_path, merged_path=None, i: int = 0, tracks: list[str] | None = None) -> list[Path]:
+        """One named piano track per voice in ``multi_path``; all voices on one track in
+        ``merged_path``. A musical-time model's files carry its tempo and metre (bars are bars in a
+        score editor); a clock-time model's play at 120 bpm with no metre stated."""
+        from pianogen.data.midi import tracks_to_pretty_midi, write_pretty_midi
+
+        cfg = self.roll_cfg
+        timing = {"bpm": self.bpm, "time_signature": (cfg.beats_per_bar, 4)} if cfg.musical_time else {}
+        out = [write_pretty_midi(tracks_to_pretty_midi(self.track_notes(i, tracks), **timing), multi_path)]
+        if merged_path is not None:
+            out.append(write_pretty_midi(tracks_to_pretty_midi({"Piano": self.merged(i, tracks)}, **timing), merged_path))
+        return out
+
+
+#: A long piece's time-independent latents move to a new point every this many bars (16 s).
+WALK_BARS = 8
+#: How far each new anchor of a walk moves from the last toward a fresh latent (1 = a fresh,
+#: independent latent; smaller keeps more of the piece's character, see :func:`latent_walk`).
+WALK_DRIFT = 0.25
+
+
+class GANSampler:
+    """A loaded MuseGAN checkpoint (load once, sample many times)."""
+
+    def __init__(self, path: str | os.PathLike, device: str = "cpu"):
+        from pianogen.checkpoints import CheckpointError, load_model
+        from pianogen.representations.pianoroll import PianorollConfig
+
+        self.path = Path(path)
+        self.model, self.ckpt = load_model(path, device)
+        if self.ckpt["kind"] != "musegan":
+            raise CheckpointError(f"{path}: a {self.ckpt['kind']} checkpoint, not MuseGAN (use sample)")
+        self.roll_cfg = PianorollConfig(**self.ckpt["representation"]["config"])
+        self.device = torch.device(device)
+        self.name = self.path.stem
+
+    def latent(self, seed: int = 0, n: int = 1, bars: int | None = None, walk_bars: int = WALK_BARS, drift: float = WALK_DRIFT) -> dict[str, torch.Tensor]:
+        """The standard normal latents that ``seed`` gives (what the app shows and interpolates).
+        Pieces longer than ``walk_bars`` get a latent walk (see :func:`latent_walk`); 0 = never."""
+        bars = bars or self.roll_cfg.n_bars
+        gen = torch.Generator().manual_seed(int(seed))
+        if walk_bars and bars > walk_bars:
+            return latent_walk(self.model, n, bars, walk_bars, gen, drift)
+        return self.model.sample_latent(n, bars, gen)
+
+    @property
+    def musical_time(self) -> bool:
+        """True when the model's bars are notated bars (beats, a tempo), not spans of seconds."""
+        return self.roll_cfg.musical_time
+
+    @torch.inference_mode()
+    def generate(self, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int | None = None,
+                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None) -> GANResult:
+        """``n`` passages of ``bars`` bars from latents ``z`` (default: those ``seed`` gives); a
+        musical-time model plays them at ``bpm`` (default: its corpus' median tempo)."""
+        bars = bars or self.roll_cfg.n_bars
+        if bars < 1:
+            raise ValueError("bars must be at least 1")
+        z = z if z is not None else self.latent(seed, n, bars)
+        from pianogen.models.musegan import split_velocity
+        from pianogen.representations.pianoroll import binarize
+
+        out = self.model.generator({k: v.to(self.device) for k, v in z.items()}).float().cpu()
+        probs, velocity = split_velocity(out, self.model.config)
+        if bernoulli:
+            probs = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed)))
+        rolls = binarize(probs.numpy(), self.model.config.n_tracks, threshold)  # notes start at onsets, if it writes them
+        params = {"checkpoint": str(self.path), "seed": seed, "n": int(probs.shape[0]), "bars": int(probs.shape[2]), "threshold": threshold, "bernoulli": bernoulli}
+        if self.musical_time:
+            params["bpm"] = self.roll_cfg.playback_bpm(bpm)
+        return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy(), bpm)
+
+
+def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None,
+                drift: float = WALK_DRIFT) -> dict[str, torch.Tensor]:
+    """Latents for a piece of ``bars`` bars that changes slowly, as a piece does.
+
+    The per-bar (temporal) latents are drawn independently for every bar, exactly as in
+    training. The time-independent ones (shared, private), which fix a passage's character,
+    walk: anchors are drawn every ``every`` bars (the first is the short piece's latent) and
+    each bar takes the spherical interpolation between its two neighbouring anchors, so
+    adjacent bars differ by 1/``every`` of an anchor step and no bar leaves the Gaussian shell
+    the generator was trained on. Each anchor is the last one moved ``drift`` of the way (on the
+    sphere) toward a fresh latent: 1 makes anchors independent, so the piece forgets its start
+    after one anchor; less keeps a share of every earlier anchor, as a piece keeps its key.
+    Returned per bar: shared (n, z, bars), private (n, T, z, bars).
+    """
+    if every < 1:
+        raise ValueError("every must be at least 1 bar")
+    if not 0 < drift <= 1:
+        raise ValueError(f"drift must be in (0, 1], not {drift}")
+    z = model.sample_latent(n, bars, generator=generator)
+    n_anchors = (bars - 1) // every + 2
+    for part in ("shared", "private"):
+        anchors = [z[part]]
+        for _ in range(n_anchors - 1):
+            fresh = torch.randn(z[part].shape, generator=generator)
+            anchors.append(fresh if drift == 1 else _slerp(anchors[-1], fresh, drift))
+        steps = [_slerp(anchors[b // every], anchors[b // every + 1], (b % every) / every) for b in range(bars)]
+        z[part] = torch.stack(steps, dim=-1)
+    return z
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, alpha: float) -> torch.Tensor:
+    """Spherical interpolation per sample (rows flattened): keeps Gaussian latents at a
+    typical norm, where plain linear mixing would pass through low-norm, atypical points."""
+    fa, fb = a.flatten(1), b.flatten(1)
+    cos = (fa * fb).sum(1) / (fa.norm(dim=1) * fb.norm(dim=1)).clamp_min(1e-12)
+    omega = torch.arccos(cos.clamp(-1, 1))[:, None]
+    so = torch.sin(omega)
+    lerp = (1 - alpha) * fa + alpha * fb
+    out = torch.where(so.abs() < 1e-6, lerp, (torch.sin((1 - alpha) * omega) * fa + torch.sin(alpha * omega) * fb) / so.clamp_min(1e-12))
+    return out.view_as(a)
+
+
+def interpolate(z_a: dict[str, torch.Tensor], z_b: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
+    """Latents between ``z_a`` (alpha 0) and ``z_b`` (alpha 1), spherically, per latent."""
+    if set(z_a) != set(z_b):
+        raise ValueError("the two latents have different parts")
+    return {k: _slerp(z_a[k], z_b[k], float(alpha)) for k in z_a}
+
+
+def load_gan(checkpoint: str | os.PathLike, device: str = "cpu") -> GANSampler:
+    """A sampler for a MuseGAN checkpoint, loaded once and cached."""
+    return load_cached(GANSampler, checkpoint, device)
+
+
+def sample_gan(checkpoint, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int = 4,
+               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None) -> GANResult:
+    """Generate ``n`` multi-track passages of ``bars`` bars from a MuseGAN checkpoint.
+
+    ``z`` (from :meth:`GANSampler.latent` or :func:`interpolate`) overrides ``seed``/``n``.
+    Output is binarized at ``threshold``, or by Bernoulli sampling (seeded) if asked.
+    """
+    sampler = checkpoint if isinstance(checkpoint, GANSampler) else load_gan(checkpoint)
+    return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm)
