@@ -120,11 +120,11 @@ def _finish(notes, title: str, params: dict, folder: Path, track_names=None, mul
 
 
 def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
-    rnns, gans = find_checkpoints(checkpoint_dir)
+    sequence_models, gans = find_checkpoints(checkpoint_dir)
     # Load every model now, once, so a click only samples.
-    rnn_samplers = {label: load_sampler(p) for label, p in rnns.items()}
+    samplers = {label: load_sampler(p) for label, p in sequence_models.items()}
     gan_samplers = {label: load_gan(p) for label, p in gans.items()}
-    copy_index = passage_indexes([*rnns.values(), *gans.values()])
+    copy_index = passage_indexes([*sequence_models.values(), *gans.values()])
 
     def copy_line(path: Path, generated) -> str:
         index = copy_index.get(path)
@@ -133,13 +133,13 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
 
     # Defaults in the signature make every input optional for API clients (gradio_client):
     # a client names only what it changes (midi_file=None: no upload).
-    def generate_rnn(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
+    def generate_autoregressive(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
                      notes_per_second=0, measured_defaults=True, progress=gr.Progress()):
         """``measured_defaults`` (the default, also for API clients that leave it out) plays the
         checkpoint's own measured temperature, top-p and tilt and ignores the two sliders."""
         t0 = time.perf_counter()
         try:
-            if checkpoint not in rnn_samplers:
+            if checkpoint not in samplers:
                 raise ValueError("choose a checkpoint")
             seconds, seed_seconds = _bounded(seconds, "seconds", 1, MAX_SECONDS), _bounded(seed_seconds, "seed_seconds", 0.5, MAX_SEED_SECONDS)
             nps = _bounded(notes_per_second or 0, "notes_per_second", 0, 64) or None
@@ -158,20 +158,20 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                 seed_notes, seed_desc = pieces[piece], piece
             else:
                 raise ValueError(f"choose a seed source: {', '.join(SEED_SOURCES)}")
-            sampler = rnn_samplers[checkpoint]
+            sampler = samplers[checkpoint]
             if measured_defaults:
                 temperature, top_p, _ = sampler.defaults
             temperature, top_p = _bounded(temperature, "temperature", 0.0, 5.0), _bounded(top_p, "top_p", 0.01, 1.0)
             progress(0.1, desc="sampling")
             notes = sample(sampler, seed_notes=seed_notes, seconds=seconds, temperature=temperature, top_p=top_p,
                            seed=_seed(seed), seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds,
-                           notes_per_second=nps, density=None if measured_defaults else 0.0)
+                           notes_per_second=nps, time_tilt=None if measured_defaults else 0.0)
             progress(0.6, desc="rendering audio")
-            params = {"_t0": t0, "model": rnns[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
+            params = {"_t0": t0, "model": sequence_models[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
                       "seconds": seconds, "temperature": temperature, "top_p": top_p, "seed": _seed(seed), "notes_per_second": nps,
                       "measured_defaults": bool(measured_defaults)}
-            return _finish(notes, f"{rnns[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
-                           copy_check=copy_line(rnns[checkpoint], notes[~notes["is_seed"]]))
+            return _finish(notes, f"{sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
+                           copy_check=copy_line(sequence_models[checkpoint], notes[~notes["is_seed"]]))
         except (ValueError, MidiReadError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -212,8 +212,8 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
         with gr.Tab("Autoregressive"):
             with gr.Row():
                 with gr.Column():
-                    ck = gr.Dropdown(list(rnns), value=next(iter(rnns), None), label="Checkpoint")
-                    card = gr.Markdown(model_card(rnns[next(iter(rnns))]) if rnns else "", elem_id="rnn-card")
+                    ck = gr.Dropdown(list(sequence_models), value=next(iter(sequence_models), None), label="Checkpoint")
+                    card = gr.Markdown(model_card(sequence_models[next(iter(sequence_models))]) if sequence_models else "", elem_id="rnn-card")
                     source = gr.Radio(SEED_SOURCES, value=SEED_SOURCES[0], label="Seed")
                     names = gr.Textbox("C4 E4 G4 C5", label="Note names ('+' joins a chord, '_' rests)")
                     # Only the chosen seed source's inputs show.
@@ -223,7 +223,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     source.change(lambda s: (gr.update(visible=s == SEED_SOURCES[0]), gr.update(visible=s == SEED_SOURCES[1]),
                                              gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
                                   source, [names, upload, piece, seed_seconds], api_visibility="private")
-                    t0, p0 = next(iter(rnn_samplers.values())).defaults[:2] if rnns else UNTUNED
+                    t0, p0 = next(iter(samplers.values())).defaults[:2] if sequence_models else UNTUNED
                     measured = gr.Checkbox(True, label="Play as measured best for this model (temperature, top-p and time tilt)")
                     temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature", interactive=False)
                     top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p", interactive=False)
@@ -237,11 +237,12 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
                 with gr.Column():
                     outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
-            go.click(generate_rnn, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured], outs, api_name="generate_rnn")
-            ck.change(lambda c: (*rnn_samplers[c].defaults[:2], model_card(rnns[c])) if c in rnns else (*UNTUNED, ""), ck, [temperature, top_p, card],
+            go.click(generate_autoregressive, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured], outs,
+                     api_name="generate_rnn")  # the public API name predates the Transformers; clients call it
+            ck.change(lambda c: (*samplers[c].defaults[:2], model_card(sequence_models[c])) if c in sequence_models else (*UNTUNED, ""), ck, [temperature, top_p, card],
                       api_visibility="private")
-            if rnns:
-                first, (t_, p_) = next(iter(rnns)), next(iter(rnn_samplers.values())).defaults[:2]
+            if sequence_models:
+                first, (t_, p_) = next(iter(sequence_models)), next(iter(samplers.values())).defaults[:2]
                 opening = next((k for k in pieces if "Chopin" in k), next(iter(pieces)))
                 gr.Examples(
                     examples=[
@@ -250,7 +251,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                         [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True],
                     ],
                     inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured],
-                    outputs=outs, fn=generate_rnn, run_on_click=True, cache_examples=False,
+                    outputs=outs, fn=generate_autoregressive, run_on_click=True, cache_examples=False,
                     example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
                     label="One click: a seed melody, a chord progression, a bundled opening")
         with gr.Tab("MuseGAN"):

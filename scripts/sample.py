@@ -38,7 +38,7 @@ def main() -> int:
     ap.add_argument("--top-p", type=float, help="nucleus sampling mass, 1 = off (default: the checkpoint's measured default, else 0.95)")
     ap.add_argument("--notes-per-second", type=float, help="ask for this density (a density-conditioned model's input, else the "
                     "checkpoint's calibrated tilt; default: as the model plays)")
-    ap.add_argument("--density", type=float, help="time tilt by hand, per second: > 0 busier, < 0 sparser, 0 = off "
+    ap.add_argument("--time-tilt", "--density", dest="time_tilt", type=float, help="time tilt by hand, per second: > 0 busier, < 0 sparser, 0 = off "
                     "(default: the tilt measured with the checkpoint's sampling defaults, if any)")
     ap.add_argument("--max-note-seconds", type=float, default=5.0, help="perf-rnn: no note lasts longer (Magenta's 5 s; 0 = no cap)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
@@ -66,7 +66,7 @@ def main() -> int:
     t = time.perf_counter()
     notes = sample(sampler, seed_notes=args.seed_notes or (Path(args.seed_midi) if args.seed_midi else None), seconds=args.seconds, temperature=args.temperature,
                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, n=args.n, seed_seconds=args.seed_seconds,
-                   max_note_seconds=args.max_note_seconds or None, density=args.density,
+                   max_note_seconds=args.max_note_seconds or None, time_tilt=args.time_tilt,
                    notes_per_second=args.notes_per_second)
     seconds = time.perf_counter() - t
     groups = [notes] if args.n == 1 else [notes[notes["sample"] == i] for i in range(args.n)]
@@ -77,8 +77,8 @@ def main() -> int:
         if len(g):  # an empty sample gets its warning below, not a silent WAV
             render(g, w)
     params = {k: v for k, v in vars(args).items() if k != "force"}
-    if args.density is None and args.notes_per_second is None:
-        params["density"] = tilt0  # what was used, for reproduction
+    if args.time_tilt is None and args.notes_per_second is None:
+        params["time_tilt"] = tilt0  # what was used, for reproduction
     finish(out, params, paths, wavs, groups, seconds)
     return 0
 
@@ -89,7 +89,7 @@ def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
     from pianogen.audio import render
     from pianogen.sampling import load_gan, sample_gan
 
-    unused = [f"--{k.replace('_', '-')}" for k in ("seed_notes", "seed_midi", "temperature", "top_p", "notes_per_second", "density")
+    unused = [f"--{k.replace('_', '-')}" for k in ("seed_notes", "seed_midi", "temperature", "top_p", "notes_per_second", "time_tilt")
               if getattr(args, k) is not None]
     if unused:
         raise ValueError(f"{', '.join(unused)}: a MuseGAN samples from latent vectors only (use --seed and --seconds)")

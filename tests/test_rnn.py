@@ -392,7 +392,7 @@ def test_density_control_moves_notes_per_second(name):
     ck = ROOT / "checkpoints" / f"{name}.pt"
     rates = []
     for density in (-3.0, 0.0, 3.0):
-        batch = sample(ck, seconds=12, seed=7, n=6, top_p=0.95, density=density)
+        batch = sample(ck, seconds=12, seed=7, n=6, top_p=0.95, time_tilt=density)
         rates.append(np.mean([piece_features(g)["notes_per_second"] for _, g in batch.groupby("sample")]))
     assert rates[0] < rates[1] < rates[2], rates
     # Asked in notes per second, through the checkpoint's recorded calibration (measured at its
@@ -429,7 +429,7 @@ def test_unset_sampling_values_are_the_recorded_defaults_as_a_whole():
         s = load_sampler(ROOT / "checkpoints" / f"{name}.pt")
         t, p, tilt = s.defaults
         plain = sample(s, seed_notes="C4 E4 G4", seconds=4, seed=3)
-        named = sample(s, seed_notes="C4 E4 G4", seconds=4, seed=3, temperature=t, top_p=p, density=tilt)
+        named = sample(s, seed_notes="C4 E4 G4", seconds=4, seed=3, temperature=t, top_p=p, time_tilt=tilt)
         pd.testing.assert_frame_equal(plain, named)
     assert load_sampler(ROOT / "checkpoints" / "note-rnn.pt").defaults[:2] != load_sampler(ROOT / "checkpoints" / "perf-rnn.pt").defaults[:2]
 

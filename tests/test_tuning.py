@@ -56,7 +56,7 @@ def test_best_setting_carries_the_tilt():
 
 def test_recorded_tilt_is_the_default_and_explicit_requests_override_it(tmp_path):
     """A checkpoint whose sampling defaults include a tilt plays with it when nothing is asked;
-    density=0 turns it off, and a notes/s request uses the calibration alone."""
+    time_tilt=0 turns it off, and a notes/s request uses the calibration alone."""
     import shutil
 
     from pianogen.checkpoints import update_report
@@ -69,7 +69,7 @@ def test_recorded_tilt_is_the_default_and_explicit_requests_override_it(tmp_path
     s = SequenceSampler(ck)
     assert s.default_tilt == -3.0
     kw = dict(seconds=8.0, temperature=1.0, seed=5, n=4)
-    default, off, by_hand = sample(s, **kw), sample(s, density=0.0, **kw), sample(s, density=-3.0, **kw)
+    default, off, by_hand = sample(s, **kw), sample(s, time_tilt=0.0, **kw), sample(s, time_tilt=-3.0, **kw)
     assert default.equals(by_hand) and not default.equals(off)
     assert len(default) < len(off)  # the tilt makes it sparser
     bias, _ = s.density_controls(None, 11.0)

@@ -90,7 +90,7 @@ def _model_samples(ck: Path, cfg: CompareConfig, prompts: list | None = None) ->
     s = load_sampler(ck)
     # Each model at its measured defaults as a whole (the tilt belongs to them), or all at one setting.
     t, p, tilt = s.defaults if cfg.model_defaults else (cfg.temperature, cfg.top_p, 0.0)
-    setting = {"temperature": t, "top_p": p, "density": tilt}
+    setting = {"temperature": t, "top_p": p, "time_tilt": tilt}
     out = {"unseeded": _batched(s, total, cfg.seconds, cfg.seed, setting),
            "long": _batched(s, cfg.long_n, cfg.long_seconds, cfg.seed + 50_000, setting) if cfg.long_n else []}
     if prompts:

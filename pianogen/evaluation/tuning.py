@@ -36,7 +36,7 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
                    seed: int = 1000, progress: bool = True, tilts=(0.0,)) -> dict[str, Any]:
     """``{"rows": [...], "real": {...}}``: one row per (temperature, top_p, tilt) with mean OA,
     notes/s, polyphony and long-note share; ``real`` holds the same texture means for the real
-    segments. ``tilts`` are time tilts (per second, ``sample(..., density=)``): temperature and
+    segments. ``tilts`` are time tilts (per second, ``sample(..., time_tilt=)``): temperature and
     nucleus move polyphony far more than notes/s, the tilt moves notes/s, so a grid over all
     three can reach a texture that neither alone does."""
     from tqdm import tqdm
@@ -53,7 +53,7 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     rows = []
     grid = [(t, p, d) for t in temperatures for p in top_ps for d in tilts]
     for t, p, d in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
-        feats = sampled_features(sampler, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, density=d)
+        feats = sampled_features(sampler, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, time_tilt=d)
         vs = compare_sets(feats, ref, names)
         rows.append({"temperature": t, "top_p": p, "tilt": float(d), "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
                      **{k: float(np.mean([f[k] for f in feats])) for k in TEXTURE_FEATURES}})
@@ -102,7 +102,7 @@ def density_response(checkpoint: str | os.PathLike, tilts=(-4.0, -3.0, -2.0, -1.
     key, values = ("target", targets) if targets is not None else ("tilt", tilts)
     rows = []
     for v in tqdm(values, desc="densities", unit="setting", disable=not progress):
-        kw = {"notes_per_second": float(v)} if key == "target" else {"density": float(v)}
+        kw = {"notes_per_second": float(v)} if key == "target" else {"time_tilt": float(v)}
         feats = sampled_features(sampler, seconds=seconds, temperature=temperature, top_p=top_p, seed=seed, n=n, **kw)
         rates = np.array([f["notes_per_second"] for f in feats])
         rows.append({key: float(v), "notes_per_second": float(rates.mean()), "sd": float(rates.std(ddof=1)) if len(rates) > 1 else 0.0,

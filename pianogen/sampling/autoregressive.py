@@ -102,7 +102,7 @@ class SequenceSampler:
     @torch.inference_mode()
     def generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
                  top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-                 max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float | None = None,
+                 max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
                  notes_per_second: float | None = None) -> pd.DataFrame:
         """See :func:`sample`. Sampling runs on the threads the process was given: one RNN step
         is too small for intra-op threads to pay (measured 1.2 ms vs 6.9 ms per step with 2
@@ -122,7 +122,7 @@ class SequenceSampler:
         seed_end = float(notes["end"].max()) if notes is not None else 0.0
         empty = pd.DataFrame({"pitch": [], "velocity": [], "start": [], "end": []})
         primer = self.codec.encode(notes if notes is not None else empty)  # BOS first
-        bias, control = self.density_controls(density, notes_per_second)
+        bias, control = self.density_controls(time_tilt, notes_per_second)
         if isinstance(self.codec, PerformanceCodec):
             rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias, control)
             velocity = int(notes["velocity"].iloc[-1]) if notes is not None else 64
@@ -155,27 +155,27 @@ class SequenceSampler:
         """True for a model trained with Magenta's note-density control."""
         return bool(getattr(self.model.config, "density_bins", 0))
 
-    def density_controls(self, density: float | None, notes_per_second: float | None) -> tuple[torch.Tensor | None, int | None]:
+    def density_controls(self, time_tilt: float | None, notes_per_second: float | None) -> tuple[torch.Tensor | None, int | None]:
         """(time bias, density bin) for a request. ``notes_per_second`` asks for a density: a
         density-conditioned model gets it as its control bin; any other model gets the time
         tilt that its recorded calibration says plays that many notes per second. Without a
-        target, a conditioned model plays at its training corpus' mean density. ``density``
+        target, a conditioned model plays at its training corpus' mean density. ``time_tilt``
         None is the tilt recorded with the sampling defaults (0 without a target, since the
         calibration already gives the whole tilt for one)."""
         if notes_per_second is not None and not notes_per_second > 0:
             raise ValueError(f"notes_per_second must be positive, not {notes_per_second}")
-        if density is None:
-            density = self.default_tilt if notes_per_second is None else 0.0
+        if time_tilt is None:
+            time_tilt = self.default_tilt if notes_per_second is None else 0.0
         if self.density_conditioned:
             target = notes_per_second if notes_per_second is not None else float(self.ckpt["density_default"])
             lowest = float(self.codec.density.edges[0])
             if target < lowest:
                 # Bin 0 is what the model saw where a piece ends (Magenta's rule): not "slow music".
                 raise ValueError(f"{self.name} takes densities from {lowest:g} notes per second (asked for {target:g})")
-            return self.time_bias(density), int(self.codec.density.bin(target))
+            return self.time_bias(time_tilt), int(self.codec.density.bin(target))
         if notes_per_second is None:
-            return self.time_bias(density), None
-        return self.time_bias(density + self.tilt_for(notes_per_second)), None
+            return self.time_bias(time_tilt), None
+        return self.time_bias(time_tilt + self.tilt_for(notes_per_second)), None
 
     @property
     def default_tilt(self) -> float:
@@ -197,13 +197,13 @@ class SequenceSampler:
         order = np.argsort(rates)
         return float(np.interp(np.log(notes_per_second), np.log(rates[order]), tilts[order]))
 
-    def time_bias(self, density: float) -> torch.Tensor | None:
+    def time_bias(self, time_tilt: float) -> torch.Tensor | None:
         """The density control: an exponential tilt against time. Every choice that moves time
-        forward by d seconds (a TIME_SHIFT event; a note's step) gets ``-density * d`` added to
-        its tempered logit, i.e. its probability times exp(-density * d): positive ``density``
+        forward by d seconds (a TIME_SHIFT event; a note's step) gets ``-time_tilt * d`` added to
+        its tempered logit, i.e. its probability times exp(-time_tilt * d): positive ``time_tilt``
         (per second) makes music busier, negative sparser, 0 leaves the model alone. The same
         rule for both models, applied at sampling time only (no retraining)."""
-        if not density:
+        if not time_tilt:
             return None
         if isinstance(self.codec, PerformanceCodec):
             c = self.codec.config
@@ -211,7 +211,7 @@ class SequenceSampler:
             secs = torch.where((ids >= c.time_shift) & (ids < c.velocity), (ids - c.time_shift + 1).float() * c.shift_seconds, 0.0)
         else:
             secs = torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32)
-        return (-float(density) * secs).to(self.device)
+        return (-float(time_tilt) * secs).to(self.device)
 
     @property
     def context(self) -> int | None:
@@ -323,18 +323,18 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> Sequence
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
            top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-           max_note_seconds: float | None = MAX_NOTE_SECONDS, density: float | None = None, notes_per_second: float | None = None) -> pd.DataFrame:
+           max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None, notes_per_second: float | None = None) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
-    ``temperature``, ``top_p`` and ``density`` left None take the checkpoint's recorded
+    ``temperature``, ``top_p`` and ``time_tilt`` left None take the checkpoint's recorded
     sampling defaults (:attr:`SequenceSampler.defaults`), so an unconfigured call plays the
     setting that was measured, not a mix of it and arbitrary values.
 
     With ``n`` > 1 the samples are batched and the result has a ``sample`` column (0..n-1).
     The same arguments and ``seed`` give the same notes. ``notes_per_second`` asks for a
-    density (see :meth:`SequenceSampler.density_controls`); ``density`` (per second) tilts the
+    density (see :meth:`SequenceSampler.density_controls`); ``time_tilt`` (per second) tilts the
     model toward busier (> 0) or sparser (< 0) music by hand (see :meth:`SequenceSampler.time_bias`);
     None uses the tilt recorded with the checkpoint's sampling defaults, if any.
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
-    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, density, notes_per_second)
+    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt, notes_per_second)
