@@ -132,7 +132,7 @@ def test_features_are_transposition_free_and_finite_on_real_files(prepared):
 @pytest.fixture(scope="module")
 def mini_segments(prepared):
     """Features of the bundled train split's 20 s segments and their compositions."""
-    from pianogen.evaluation.listener import labelled_segments
+    from pianogen.evaluation.features import labelled_segments
     from pianogen.evaluation.segment_features import feature_matrix
 
     segs, groups = labelled_segments(prepared, "train", 20.0)

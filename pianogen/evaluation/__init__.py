@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from pianogen.evaluation.distributions import compare_sets
-from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, SUMMARY_FEATURES, piece_features, segments
+from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, SUMMARY_FEATURES, labelled_segments, piece_features, segments
 
-__all__ = ["compare_sets", "evaluate_folder", "piece_features", "reference_features", "reference_segments", "segments", "set_summary"]
+__all__ = ["compare_sets", "evaluate_folder", "piece_features", "reference_features", "labelled_segments", "reference_segments", "segments", "set_summary"]
 
 
 def set_summary(features: list[dict]) -> dict[str, dict[str, float]]:
@@ -29,10 +29,7 @@ def set_summary(features: list[dict]) -> dict[str, dict[str, float]]:
 
 def reference_segments(data_dir: str | os.PathLike, split: str, seconds: float) -> list[pd.DataFrame]:
     """A prepared split cut into ``seconds``-long segments (see :func:`segments`)."""
-    from pianogen.data import load_notes
-
-    notes = load_notes(data_dir, split)
-    return [s for _, g in notes.groupby("piece_id", observed=True) for s in segments(g, seconds)]
+    return labelled_segments(data_dir, split, seconds)[0]
 
 
 def reference_features(data_dir: str | os.PathLike, split: str, seconds: float) -> list[dict]:

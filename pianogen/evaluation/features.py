@@ -18,6 +18,8 @@ Scalars and histograms, each normalized so pieces of different lengths compare:
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -80,6 +82,22 @@ def piece_features(notes: pd.DataFrame) -> dict[str, float | np.ndarray]:
         "velocity_std": float(notes["velocity"].std(ddof=0)),
         "long_note_share": float(np.where(end - start > LONG_NOTE_SECONDS, end - start, 0).sum() / max((end - start).sum(), 1e-12)),
     }
+
+
+def labelled_segments(data_dir: str | os.PathLike, split: str, seconds: float) -> tuple[list[pd.DataFrame], list[str]]:
+    """A split cut into ``seconds``-long segments (see :func:`segments`),
+    each with its composition (the group the classifier test keeps on one side)."""
+    from pianogen.data import load_notes, load_pieces
+    from pianogen.data.splits import compositions
+
+    pieces = load_pieces(data_dir, split)
+    group = dict(zip(pieces["piece_id"], compositions(pieces)))
+    segs, groups = [], []
+    for pid, g in load_notes(data_dir, split).groupby("piece_id", sort=True, observed=True):
+        for s in segments(g, seconds):
+            segs.append(s)
+            groups.append(group[pid])
+    return segs, groups
 
 
 def segments(notes: pd.DataFrame, seconds: float) -> list[pd.DataFrame]:

@@ -46,23 +46,6 @@ class ListenerConfig:
     top: int = 6  # separating features listed per model
 
 
-def labelled_segments(data_dir: str | os.PathLike, split: str, seconds: float) -> tuple[list[pd.DataFrame], list[str]]:
-    """A split cut into ``seconds``-long segments (see :func:`pianogen.evaluation.segments`),
-    each with its composition (the group the classifier test keeps on one side)."""
-    from pianogen.data import load_notes, load_pieces
-    from pianogen.data.splits import compositions
-    from pianogen.evaluation.features import segments
-
-    pieces = load_pieces(data_dir, split)
-    group = dict(zip(pieces["piece_id"], compositions(pieces)))
-    segs, groups = [], []
-    for pid, g in load_notes(data_dir, split).groupby("piece_id", sort=True, observed=True):
-        for s in segments(g, seconds):
-            segs.append(s)
-            groups.append(group[pid])
-    return segs, groups
-
-
 def _matrix(segs: list[pd.DataFrame]) -> tuple[np.ndarray, list[str]]:
     rows = [segment_features(s) for s in segs if len(s) >= 2]
     if not rows:
@@ -82,6 +65,8 @@ class Reference:
 
         self.cfg = cfg or ListenerConfig()
         self.data_dir, self.split, self.seconds, self.floor_split = str(data_dir), split, seconds, floor_split
+        from pianogen.evaluation.features import labelled_segments
+
         segs, self.groups = labelled_segments(data_dir, split, seconds)
         self.x, self.names = _matrix(segs)
         floor_segs, floor_groups = labelled_segments(data_dir, floor_split, seconds)
