@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # nothing reaches the network at start or run time
@@ -119,18 +120,46 @@ def _finish(notes, title: str, params: dict, folder: Path, track_names=None, mul
     return str(audio.path), str(png), str(midi), params, status
 
 
-def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
-    sequence_models, gans = find_checkpoints(checkpoint_dir)
-    # Load every model now, once, so a click only samples.
-    samplers = {label: load_sampler(p) for label, p in sequence_models.items()}
-    gan_samplers = {label: load_gan(p) for label, p in gans.items()}
-    copy_index = passage_indexes([*sequence_models.values(), *gans.values()])
+@dataclass
+class Loaded:
+    """Everything the app loads once at start, so a click only samples: the checkpoints found
+    ({label: path}), their loaded samplers, the copy-check indexes and the bundled pieces."""
 
-    def copy_line(path: Path, generated) -> str:
-        index = copy_index.get(path)
+    sequence_models: dict
+    gans: dict
+    samplers: dict
+    gan_samplers: dict
+    copy_index: dict
+    pieces: dict
+
+    def copy_line(self, path: Path, generated) -> str:
+        index = self.copy_index.get(path)
         return index.describe(generated) if index is not None and len(generated) > 1 else ""
-    pieces = bundled_pieces()
 
+
+def load_models(checkpoint_dir: Path) -> Loaded:
+    sequence_models, gans = find_checkpoints(checkpoint_dir)
+    return Loaded(sequence_models, gans, {label: load_sampler(p) for label, p in sequence_models.items()},
+                  {label: load_gan(p) for label, p in gans.items()}, passage_indexes([*sequence_models.values(), *gans.values()]),
+                  bundled_pieces())
+
+
+def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
+    m = load_models(checkpoint_dir)
+    # Gradio's own cache (every returned file is copied there) is also emptied by age.
+    with gr.Blocks(title="pianogen", delete_cache=(600, int(OUT_MAX_AGE_SECONDS))) as demo:
+        gr.Markdown("# pianogen\nPiano music from models trained on MAESTRO. Pick a model, seed it, and listen.")
+        with gr.Tab("Autoregressive"):
+            autoregressive_tab(m)
+        with gr.Tab("MuseGAN"):
+            musegan_tab(m)
+        with gr.Tab("Compare"):
+            compare_tab()
+    return demo
+
+
+def autoregressive_tab(m: Loaded) -> None:
+    """The autoregressive models' tab: its handler (API name /generate_rnn) and its layout."""
     # Defaults in the signature make every input optional for API clients (gradio_client):
     # a client names only what it changes (midi_file=None: no upload).
     def generate_autoregressive(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
@@ -139,7 +168,7 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
         checkpoint's own measured temperature, top-p and tilt and ignores the two sliders."""
         t0 = time.perf_counter()
         try:
-            if checkpoint not in samplers:
+            if checkpoint not in m.samplers:
                 raise ValueError("choose a checkpoint")
             seconds, seed_seconds = _bounded(seconds, "seconds", 1, MAX_SECONDS), _bounded(seed_seconds, "seed_seconds", 0.5, MAX_SEED_SECONDS)
             nps = _bounded(notes_per_second or 0, "notes_per_second", 0, 64) or None
@@ -153,12 +182,12 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                     raise ValueError("upload a MIDI file first")
                 seed_notes, seed_desc = Path(midi_file), Path(midi_file).name
             elif source == SEED_SOURCES[2]:
-                if piece not in pieces:
+                if piece not in m.pieces:
                     raise ValueError("choose a bundled piece")
-                seed_notes, seed_desc = pieces[piece], piece
+                seed_notes, seed_desc = m.pieces[piece], piece
             else:
                 raise ValueError(f"choose a seed source: {', '.join(SEED_SOURCES)}")
-            sampler = samplers[checkpoint]
+            sampler = m.samplers[checkpoint]
             if measured_defaults:
                 temperature, top_p, _ = sampler.defaults
             temperature, top_p = _bounded(temperature, "temperature", 0.0, 5.0), _bounded(top_p, "top_p", 0.01, 1.0)
@@ -167,22 +196,70 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
                            seed=_seed(seed), seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds,
                            notes_per_second=nps, time_tilt=None if measured_defaults else 0.0)
             progress(0.6, desc="rendering audio")
-            params = {"_t0": t0, "model": sequence_models[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
+            params = {"_t0": t0, "model": m.sequence_models[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
                       "seconds": seconds, "temperature": temperature, "top_p": top_p, "seed": _seed(seed), "notes_per_second": nps,
                       "measured_defaults": bool(measured_defaults)}
-            return _finish(notes, f"{sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
-                           copy_check=copy_line(sequence_models[checkpoint], notes[~notes["is_seed"]]))
+            return _finish(notes, f"{m.sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
+                           copy_check=m.copy_line(m.sequence_models[checkpoint], notes[~notes["is_seed"]]))
         except (ValueError, MidiReadError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
+    with gr.Row():
+        with gr.Column():
+            ck = gr.Dropdown(list(m.sequence_models), value=next(iter(m.sequence_models), None), label="Checkpoint")
+            card = gr.Markdown(model_card(m.sequence_models[next(iter(m.sequence_models))]) if m.sequence_models else "", elem_id="rnn-card")
+            source = gr.Radio(SEED_SOURCES, value=SEED_SOURCES[0], label="Seed")
+            names = gr.Textbox("C4 E4 G4 C5", label="Note names ('+' joins a chord, '_' rests)")
+            # Only the chosen seed source's inputs show.
+            upload = gr.File(label="MIDI file (.mid / .midi)", file_types=[".mid", ".midi"], type="filepath", visible=False)
+            piece = gr.Dropdown(list(m.pieces), value=next(iter(m.pieces)), label="Bundled MAESTRO piece", visible=False)
+            seed_seconds = gr.Slider(1, 30, value=5, step=1, label="Seed length (first N seconds of the MIDI)", visible=False)
+            source.change(lambda s: (gr.update(visible=s == SEED_SOURCES[0]), gr.update(visible=s == SEED_SOURCES[1]),
+                                     gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
+                          source, [names, upload, piece, seed_seconds], api_visibility="private")
+            t0, p0 = next(iter(m.samplers.values())).defaults[:2] if m.sequence_models else UNTUNED
+            measured = gr.Checkbox(True, label="Play as measured best for this model (temperature, top-p and time tilt)")
+            temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature", interactive=False)
+            top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p", interactive=False)
+            measured.change(lambda m: (gr.update(interactive=not m), gr.update(interactive=not m)), measured, [temperature, top_p],
+                            api_visibility="private")
+            seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
+            # A target, not a knob: each model turns it into its own control (a density-conditioned
+            # model's input, or another model's time tilt through its measured calibration).
+            density = gr.Slider(0, 24, value=0, step=1, label="Notes per second (0 = as the model plays)")
+            seed = gr.Number(0, precision=0, label="Random seed")
+            go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
+        with gr.Column():
+            outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
+    go.click(generate_autoregressive, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured], outs,
+             api_name="generate_rnn")  # the public API name predates the Transformers; clients call it
+    ck.change(lambda c: (*m.samplers[c].defaults[:2], model_card(m.sequence_models[c])) if c in m.sequence_models else (*UNTUNED, ""), ck, [temperature, top_p, card],
+              api_visibility="private")
+    if m.sequence_models:
+        first, (t_, p_) = next(iter(m.sequence_models)), next(iter(m.samplers.values())).defaults[:2]
+        opening = next((k for k in m.pieces if "Chopin" in k), next(iter(m.pieces)))
+        gr.Examples(
+            examples=[
+                [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0, True],
+                [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0, True],
+                [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True],
+            ],
+            inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured],
+            outputs=outs, fn=generate_autoregressive, run_on_click=True, cache_examples=False,
+            example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
+            label="One click: a seed melody, a chord progression, a bundled opening")
+
+
+def musegan_tab(m: Loaded) -> None:
+    """MuseGAN's tab: its handler (API name /generate_gan) and its layout."""
     def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, tempo=0, progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
-            if checkpoint not in gan_samplers:
+            if checkpoint not in m.gan_samplers:
                 raise ValueError("choose a MuseGAN checkpoint")
             if not voices:
                 raise ValueError("choose at least one voice to hear")
-            g = gan_samplers[checkpoint]
+            g = m.gan_samplers[checkpoint]
             bars = int(_bounded(bars, "bars", 1, MAX_BARS))
             alpha = _bounded(alpha, "alpha", 0.0, 1.0)
             seed_a, seed_b = _seed(seed_a), _seed(seed_b)
@@ -199,91 +276,41 @@ def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
             folder = _out_dir()
             midi, _ = result.write_midi(folder / "sample.mid", folder / "sample-merged.mid", tracks=list(voices))
             progress(0.6, desc="rendering audio")
-            params = {"_t0": t0, "model": gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5,
+            params = {"_t0": t0, "model": m.gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5,
                       **({"bpm": result.bpm, "time_signature": f"{g.roll_cfg.beats_per_bar}/4"} if g.musical_time else {"bar_seconds": g.roll_cfg.seconds_per_bar()})}
-            return _finish(notes, f"{gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
-                           voices=result.track_notes(0, list(voices)), copy_check=copy_line(gans[checkpoint], notes))
+            return _finish(notes, f"{m.gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
+                           voices=result.track_notes(0, list(voices)), copy_check=m.copy_line(m.gans[checkpoint], notes))
         except (ValueError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
-    # Gradio's own cache (every returned file is copied there) is also emptied by age.
-    with gr.Blocks(title="pianogen", delete_cache=(600, int(OUT_MAX_AGE_SECONDS))) as demo:
-        gr.Markdown("# pianogen\nPiano music from models trained on MAESTRO. Pick a model, seed it, and listen.")
-        with gr.Tab("Autoregressive"):
-            with gr.Row():
-                with gr.Column():
-                    ck = gr.Dropdown(list(sequence_models), value=next(iter(sequence_models), None), label="Checkpoint")
-                    card = gr.Markdown(model_card(sequence_models[next(iter(sequence_models))]) if sequence_models else "", elem_id="rnn-card")
-                    source = gr.Radio(SEED_SOURCES, value=SEED_SOURCES[0], label="Seed")
-                    names = gr.Textbox("C4 E4 G4 C5", label="Note names ('+' joins a chord, '_' rests)")
-                    # Only the chosen seed source's inputs show.
-                    upload = gr.File(label="MIDI file (.mid / .midi)", file_types=[".mid", ".midi"], type="filepath", visible=False)
-                    piece = gr.Dropdown(list(pieces), value=next(iter(pieces)), label="Bundled MAESTRO piece", visible=False)
-                    seed_seconds = gr.Slider(1, 30, value=5, step=1, label="Seed length (first N seconds of the MIDI)", visible=False)
-                    source.change(lambda s: (gr.update(visible=s == SEED_SOURCES[0]), gr.update(visible=s == SEED_SOURCES[1]),
-                                             gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
-                                  source, [names, upload, piece, seed_seconds], api_visibility="private")
-                    t0, p0 = next(iter(samplers.values())).defaults[:2] if sequence_models else UNTUNED
-                    measured = gr.Checkbox(True, label="Play as measured best for this model (temperature, top-p and time tilt)")
-                    temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature", interactive=False)
-                    top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p", interactive=False)
-                    measured.change(lambda m: (gr.update(interactive=not m), gr.update(interactive=not m)), measured, [temperature, top_p],
-                                    api_visibility="private")
-                    seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
-                    # A target, not a knob: each model turns it into its own control (a density-conditioned
-                    # model's input, or another model's time tilt through its measured calibration).
-                    density = gr.Slider(0, 24, value=0, step=1, label="Notes per second (0 = as the model plays)")
-                    seed = gr.Number(0, precision=0, label="Random seed")
-                    go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
-                with gr.Column():
-                    outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
-            go.click(generate_autoregressive, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured], outs,
-                     api_name="generate_rnn")  # the public API name predates the Transformers; clients call it
-            ck.change(lambda c: (*samplers[c].defaults[:2], model_card(sequence_models[c])) if c in sequence_models else (*UNTUNED, ""), ck, [temperature, top_p, card],
-                      api_visibility="private")
-            if sequence_models:
-                first, (t_, p_) = next(iter(sequence_models)), next(iter(samplers.values())).defaults[:2]
-                opening = next((k for k in pieces if "Chopin" in k), next(iter(pieces)))
-                gr.Examples(
-                    examples=[
-                        [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0, True],
-                        [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0, True],
-                        [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True],
-                    ],
-                    inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured],
-                    outputs=outs, fn=generate_autoregressive, run_on_click=True, cache_examples=False,
-                    example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
-                    label="One click: a seed melody, a chord progression, a bundled opening")
-        with gr.Tab("MuseGAN"):
-            with gr.Row():
-                with gr.Column():
-                    gck = gr.Dropdown(list(gans), value=next(iter(gans), None), label="Checkpoint")
-                    gcard = gr.Markdown(model_card(gans[next(iter(gans))]) if gans else "", elem_id="gan-card")
-                    gck.change(lambda c: model_card(gans[c]) if c in gans else "", gck, gcard, api_visibility="private")
-                    seed_a = gr.Number(0, precision=0, label="Latent seed A")
-                    seed_b = gr.Number(1, precision=0, label="Latent seed B")
-                    alpha = gr.Slider(0, 1, value=0, step=0.05, label="Interpolation A -> B")
-                    bars = gr.Slider(1, 64, value=4, step=1, label="Bars (past 8 the latents walk slowly, so a long piece evolves)")
-                    g0_musical = bool(gans) and gan_samplers[next(iter(gans))].musical_time
-                    tempo = gr.Slider(MIN_BPM, MAX_BPM, value=_gan_bpm(gan_samplers, next(iter(gans), None)), step=1, visible=g0_musical,
-                                      label="Tempo (beats per minute; 4 beats a bar; starts at the corpus' median)")
-                    voices = gr.CheckboxGroup(["melody", "inner", "bass"], value=["melody", "inner", "bass"], label="Voices to hear")
-                    ggo = gr.Button("Generate", variant="primary", elem_id="generate-gan")
-                with gr.Column():
-                    gouts = [gr.Audio(type="filepath", label="Audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI (one track per voice)"), gr.JSON(label="Parameters"), gr.Markdown()]
-            # A musical-time model's tempo starts at its corpus' median; a clock-time model has none.
-            gck.change(lambda c: gr.update(visible=c in gan_samplers and gan_samplers[c].musical_time, value=_gan_bpm(gan_samplers, c)),
-                       gck, tempo, api_visibility="private")
-            ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices, tempo], gouts, api_name="generate_gan")
-            if gans:
-                g0, b0 = next(iter(gans)), _gan_bpm(gan_samplers, next(iter(gans)))
-                gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0]],
-                            inputs=[gck, seed_a, seed_b, alpha, bars, voices, tempo], outputs=gouts, fn=generate_gan, run_on_click=True,
-                            cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only"],
-                            label="One click: a latent interpolation")
-        with gr.Tab("Compare"):
-            compare_tab()
-    return demo
+    with gr.Row():
+        with gr.Column():
+            gck = gr.Dropdown(list(m.gans), value=next(iter(m.gans), None), label="Checkpoint")
+            gcard = gr.Markdown(model_card(m.gans[next(iter(m.gans))]) if m.gans else "", elem_id="gan-card")
+            gck.change(lambda c: model_card(m.gans[c]) if c in m.gans else "", gck, gcard, api_visibility="private")
+            seed_a = gr.Number(0, precision=0, label="Latent seed A")
+            seed_b = gr.Number(1, precision=0, label="Latent seed B")
+            alpha = gr.Slider(0, 1, value=0, step=0.05, label="Interpolation A -> B")
+            bars = gr.Slider(1, 64, value=4, step=1, label="Bars (past 8 the latents walk slowly, so a long piece evolves)")
+            g0_musical = bool(m.gans) and m.gan_samplers[next(iter(m.gans))].musical_time
+            tempo = gr.Slider(MIN_BPM, MAX_BPM, value=_gan_bpm(m.gan_samplers, next(iter(m.gans), None)), step=1, visible=g0_musical,
+                              label="Tempo (beats per minute; 4 beats a bar; starts at the corpus' median)")
+            voices = gr.CheckboxGroup(["melody", "inner", "bass"], value=["melody", "inner", "bass"], label="Voices to hear")
+            ggo = gr.Button("Generate", variant="primary", elem_id="generate-gan")
+        with gr.Column():
+            gouts = [gr.Audio(type="filepath", label="Audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI (one track per voice)"), gr.JSON(label="Parameters"), gr.Markdown()]
+    # A musical-time model's tempo starts at its corpus' median; a clock-time model has none.
+    gck.change(lambda c: gr.update(visible=c in m.gan_samplers and m.gan_samplers[c].musical_time, value=_gan_bpm(m.gan_samplers, c)),
+               gck, tempo, api_visibility="private")
+    ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices, tempo], gouts, api_name="generate_gan")
+    if m.gans:
+        g0, b0 = next(iter(m.gans)), _gan_bpm(m.gan_samplers, next(iter(m.gans)))
+        gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0]],
+                    inputs=[gck, seed_a, seed_b, alpha, bars, voices, tempo], outputs=gouts, fn=generate_gan, run_on_click=True,
+                    cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only"],
+                    label="One click: a latent interpolation")
+
+
 
 
 def _gan_bpm(samplers: dict, label) -> float:
