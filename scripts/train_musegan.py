@@ -3,6 +3,8 @@
 
 Writes OUT.pt, OUT.json, OUT.metrics.json (MuseGAN's EB/UPC/QN/TD, real vs generated vs
 untrained), OUT.state.pt (for --resume) and OUT_samples/step_*.png at every evaluation.
+--roll-steps-per-beat 12 trains in musical time: crops of whole annotated bars (a corpus
+prepared with beat annotations, e.g. ../shared/data/asap-performances).
 Defaults follow the paper: Adam lr 1e-3, betas 0.5/0.9, 5 critic steps, GP weight 10.
 """
 
