@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from pianogen.data.beats import BeatAnnotationError, annotation_name, bar_runs, bars, load_beats, parse_annotations, read_annotations
 from pianogen.representations import pianoroll as pr
-from pianogen.representations.beat_time import beats_to_seconds, seconds_to_beats, strict_beat_times
+from pianogen.representations.beat_time import beats_to_seconds, seconds_to_beats
 
 ASAP_MINI = Path(__file__).parent / "data" / "asap-mini"
 ANNOTATIONS = sorted(ASAP_MINI.rglob("*_annotations.txt"))
@@ -88,7 +88,7 @@ def test_beats_and_seconds_are_inverse(gaps, times):
     np.testing.assert_allclose(beats_to_seconds(seconds_to_beats(t, beat_times), beat_times), t, atol=1e-9)
     # Each annotated beat is its own index; strict time is beats at 60/bpm.
     np.testing.assert_allclose(seconds_to_beats(beat_times, beat_times), np.arange(len(beat_times)), atol=1e-9)
-    np.testing.assert_allclose(beats_to_seconds([0, 2, 3.5], strict_beat_times(4, 90.0)), [0, 4 / 3, 3.5 * 2 / 3])
+    np.testing.assert_allclose(beats_to_seconds([0, 2, 3.5], np.arange(5) * 60 / 90.0), [0, 4 / 3, 3.5 * 2 / 3])
 
 
 def test_prepare_stores_every_annotated_beat(asap_prepared, prepared):

@@ -118,12 +118,6 @@ def bars(beats: pd.DataFrame) -> pd.DataFrame:
     })
 
 
-def tempo_bpm(beat_times: np.ndarray) -> float:
-    """Median tempo (beats per minute) of a sequence of beat times in seconds."""
-    d = np.diff(np.asarray(beat_times, dtype=np.float64))
-    return float(60.0 / np.median(d)) if len(d) else float("nan")
-
-
 def load_beats(data_dir: str | os.PathLike, piece_ids=None) -> dict[str, pd.DataFrame]:
     """{piece_id: beat table} from a prepared folder's ``beats.parquet`` (only ``piece_ids`` if
     given). FileNotFoundError naming the folder if it has no beats (its source had no annotation

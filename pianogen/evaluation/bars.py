@@ -98,11 +98,10 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     c2st = classifier_test(xr, xg, real_groups, cfg=ClassifierTestConfig(repeats=repeats, seed=seed))
     oa_names = SCALAR_FEATURES + HIST_FEATURES
     oa = compare_sets([piece_features(x) for x in gen_notes], [piece_features(x) for x in real_notes if len(x)], oa_names)
-    real_vel = np.where(real > 0, real, 0)
     return {
         "checkpoint": str(checkpoint), "split": split, "n": n, "seed": seed, "bpm": cfg.playback_bpm() if cfg.musical_time else None,
         "musical_time": cfg.musical_time, "real_pieces": len({crops.piece_ids[j] for j, _ in picks}), "real_groups": len(set(real_groups)),
         "classifier_test": c2st, "separating": separating_features(xr, xg, names, top=6),
         "mean_oa": float(np.mean([v["oa"] for v in oa.values()])), "oa": {k: v["oa"] for k, v in oa.items()},
-        "downbeat_change": {"real": downbeat_change(real_vel > 0, cfg), "generated": downbeat_change(gen.rolls, cfg)},
+        "downbeat_change": {"real": downbeat_change(real > 0, cfg), "generated": downbeat_change(gen.rolls, cfg)},
     }

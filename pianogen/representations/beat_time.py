@@ -4,7 +4,7 @@ A performance's beat times ``b[0] < b[1] < ...`` (seconds; e.g. hand-annotated) 
 piecewise-linear clock: second ``b[i]`` is beat ``i``, times between two beats are spread
 evenly between them (rubato inside a beat is not modelled), and times before the first or after
 the last beat continue at the tempo of the nearest beat interval. Both directions are exact
-inverses of each other. Strict time is the same with evenly spaced beats at one tempo.
+inverses of each other.
 """
 
 from __future__ import annotations
@@ -41,13 +41,6 @@ def beats_to_seconds(beats, beat_times) -> np.ndarray:
     """Positions in beats -> times in seconds (the inverse of :func:`seconds_to_beats`)."""
     b = _checked(beat_times)
     return _linear(beats, np.arange(len(b), dtype=np.float64), b)
-
-
-def strict_beat_times(n_beats: int, bpm: float, start: float = 0.0) -> np.ndarray:
-    """``n_beats`` + 1 evenly spaced beat times (seconds) at ``bpm`` beats per minute."""
-    if not bpm > 0:
-        raise ValueError(f"tempo must be positive, not {bpm} bpm")
-    return start + np.arange(n_beats + 1) * 60.0 / bpm
 
 
 def retime(notes: pd.DataFrame, convert, *args) -> pd.DataFrame:

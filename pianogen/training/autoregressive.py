@@ -8,7 +8,6 @@ Validation and test use whole pieces, unaugmented, with the RNN state carried ac
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -38,6 +37,13 @@ def encode_pieces(notes: pd.DataFrame, codec, time_scale: float = 1.0, dtype=np.
     the 75 h corpus is 11.4 M events per stretch factor.
     """
     return [codec.encode(g, time_scale).astype(dtype, copy=False) for _, g in notes.groupby("piece_id", sort=True, observed=True)]
+
+
+def fixed_order(pieces: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed random order of ``pieces`` (seed 0: the same in every evaluation and every run)
+    and the running token count along it, to take a subset of about so many tokens."""
+    order = np.random.default_rng(0).permutation(len(pieces))
+    return order, np.cumsum([len(pieces[i]) for i in order])
 
 
 class WindowSampler:
@@ -160,6 +166,7 @@ class SequenceTask(Task):
 
     def __init__(self, kind: str, model, codec, notes: pd.DataFrame, pieces: pd.DataFrame, cfg: TrainConfig, augment: AugmentConfig, data_dir: str = ""):
         self.kind, self.codec, self.cfg, self.augment = kind, codec, cfg, augment
+        self.eval_rate: float | None = None  # validation tokens per second, measured by evaluate()
         self.models = {"model": model}
         self.data_dir = data_dir
         split_of = dict(zip(pieces["piece_id"], pieces["split"]))
@@ -201,11 +208,9 @@ class SequenceTask(Task):
         pieces = self.eval_pieces["validation"]
         cap = trainer.cfg.eval_tokens
         if cap and sum(len(p) for p in pieces) > cap:
-            # A fixed random order (seed 0): the same subset at every evaluation and in every run.
-            order = np.random.default_rng(0).permutation(len(pieces))
-            upto = np.searchsorted(np.cumsum([len(pieces[i]) for i in order]), cap) + 1
-            pieces = [pieces[i] for i in order[:upto]]
-        if getattr(trainer, "closing", False):  # the run's last evaluation fits what is left of its time limit
+            order, tokens = fixed_order(pieces)  # the same subset at every evaluation and in every run
+            pieces = [pieces[i] for i in order[: np.searchsorted(tokens, cap) + 1]]
+        if trainer.closing:  # the run's last evaluation fits what is left of its time limit
             pieces = [pieces[i] for i in self._fitting(pieces, trainer.seconds_left(), trainer)]
         # Under torchrun each rank scores its share of the pieces; the sums are all-reduced.
         pieces = pieces[trainer.rank :: trainer.world]
@@ -222,13 +227,12 @@ class SequenceTask(Task):
         forward pass without a backward; halved for safety), of a fixed random subset (seed 0)
         that fits, at least one piece."""
         total = sum(len(p) for p in pieces)
-        rate = getattr(self, "eval_rate", None) or 3 * getattr(trainer, "train_rate", math.inf)
+        rate = self.eval_rate or 3 * trainer.train_rate
         budget = 0.5 * rate * max(seconds, 0.0)
         if total <= budget:
             return list(range(len(pieces)))
-        order = np.random.default_rng(0).permutation(len(pieces))
-        upto = max(1, int(np.searchsorted(np.cumsum([len(pieces[i]) for i in order]), budget)))
-        return sorted(order[:upto].tolist())
+        order, tokens = fixed_order(pieces)
+        return sorted(order[: max(1, int(np.searchsorted(tokens, budget)))].tolist())
 
     def split_seconds(self, split: str) -> float:
         return float(sum(self.seconds[p] for p in self.notes[split]["piece_id"].unique()))

@@ -186,6 +186,12 @@ class Trainer:
 
     def __init__(self, task: Task, cfg: TrainConfig, out: str | os.PathLike, resume: bool = False, force: bool = False, extra_config: dict | None = None):
         self.task, self.cfg = task, cfg
+        # Clocks of the time limit, measured as the run goes (see _stop_reason and seconds_left).
+        self.deadline = math.inf  # perf_counter time at which max_minutes runs out
+        self.step_seconds = 0.0  # a step's duration: a running mean, never below the last step
+        self.eval_seconds = 0.0  # the last evaluation's duration
+        self.train_rate = math.inf  # training tokens per second (all ranks)
+        self.closing = False  # True for the evaluation that closes a time-limited run
         self.out = Path(out).with_suffix("") if str(out).endswith(".pt") else Path(out)
         self.ckpt_path = self.out.with_name(self.out.name + ".pt")
         self.json_path = self.out.with_name(self.out.name + ".json")
@@ -348,7 +354,7 @@ class Trainer:
 
     def seconds_left(self) -> float:
         """Seconds until ``max_minutes`` runs out (inf without a time limit)."""
-        return getattr(self, "deadline", math.inf) - time.perf_counter()
+        return self.deadline - time.perf_counter()
 
     def _evaluate(self, train_metrics: dict) -> None:
         for m in self.task.models.values():
@@ -386,7 +392,7 @@ class Trainer:
         (Ctrl-C on any rank), "max_minutes" (any rank's clock past the deadline) or None."""
         # The next step must end in time, and the evaluation that closes the run must fit too:
         # under a busy neighbour a step can take 30 s instead of 1, and the limit still holds.
-        need = getattr(self, "step_seconds", 0.0) + getattr(self, "eval_seconds", 0.0)
+        need = self.step_seconds + self.eval_seconds
         local = 2 if self._interrupted else (1 if time.perf_counter() + need > deadline else 0)
         if self.world > 1:
             t = torch.tensor([float(local)], device=self.device if self.device.type == "cuda" else "cpu")
@@ -431,7 +437,7 @@ class Trainer:
                 t_step = time.perf_counter()
                 metrics = self.task.train_step(self, self.step)
                 dt_step = time.perf_counter() - t_step
-                self.step_seconds = dt_step if not hasattr(self, "step_seconds") else max(dt_step, 0.8 * self.step_seconds + 0.2 * dt_step)
+                self.step_seconds = max(dt_step, 0.8 * self.step_seconds + 0.2 * dt_step)
                 self.train_rate = tokens / max(self.step_seconds, 1e-6)  # tokens per second, all ranks
                 for k, v in metrics.items():
                     running[k] = 0.9 * running.get(k, v) + 0.1 * v
