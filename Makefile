@@ -7,8 +7,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 CORPUS := data/maestro-mini
 PREPARED := data/prepared/maestro-mini
-# Debian packages: FluidSynth and a General MIDI soundfont (audio), Chromium (browser test).
-RUN_PKGS  := fluidsynth fluid-soundfont-gm
+# Debian packages: FluidSynth and a General MIDI soundfont (audio), ffmpeg (Gradio encodes streamed audio with it), Chromium (browser test).
+RUN_PKGS  := fluidsynth fluid-soundfont-gm ffmpeg
 TEST_PKGS := $(RUN_PKGS) chromium
 
 .PHONY: run test test-fast install install-dev prepare stats bench system-deps-run system-deps-test clean

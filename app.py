@@ -11,6 +11,7 @@ FluidSynth, draws a pianoroll and offers the MIDI file, with the exact parameter
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import tempfile
@@ -26,8 +27,8 @@ os.environ.setdefault("GRADIO_TEMP_DIR", os.path.join(tempfile.gettempdir(), "pi
 
 import gradio as gr  # noqa: E402
 
-from pianogen.audio import render  # noqa: E402
-from pianogen.cards import find_checkpoints, model_card  # noqa: E402
+from pianogen.audio import LiveRenderer, render, wav_bytes  # noqa: E402
+from pianogen.cards import find_checkpoints, first_click_order, model_card  # noqa: E402
 from pianogen.checkpoints import CheckpointError  # noqa: E402
 from pianogen.data import MidiReadError, load_metadata, write_midi  # noqa: E402
 from pianogen.evaluation.compare import display_table, listener_tables  # noqa: E402
@@ -50,6 +51,9 @@ MAX_SECONDS = 180  # longest autoregressive request (s after the seed); the slid
 MAX_SEED_SECONDS = 30  # longest opening taken from an uploaded or bundled MIDI file
 MAX_BARS = 64
 MIN_BPM, MAX_BPM = 40, 240  # tempo range of musical-time MuseGAN requests (beats per minute)
+# Streamed audio: a chunk each time this many more seconds of music are sampled (the first ones
+# play while the rest is sampled; benchmarks/first_sound.py measures the wait).
+STREAM_SECONDS = 2.0
 
 
 def bundled_pieces() -> dict[str, Path]:
@@ -103,21 +107,42 @@ def passage_indexes(paths) -> dict[Path, PassageIndex]:
     return out
 
 
-def _finish(notes, title: str, params: dict, folder: Path, track_names=None, multi_midi=None, voices=None, copy_check: str = ""):
+def _finish(notes, title: str, params: dict, folder: Path, track_names=None, multi_midi=None, voices=None, copy_check: str = "",
+            streamed: tuple[str, bytes] | None = None):
     """Render audio and a pianoroll; returns the outputs every tab shows. ``voices``
-    ({name: notes}) renders one instrument per voice instead of the merged notes."""
+    ({name: notes}) renders one instrument per voice instead of the merged notes. ``streamed``:
+    (soundfont, last chunk) of audio already streaming, which this chunk ends: the audio output is
+    that chunk, and Gradio hands API clients the whole stream as one file."""
     midi = multi_midi or write_midi(notes, folder / "sample.mid")
-    audio = render(voices if voices is not None else notes, folder / "sample.wav")
+    audio = None if streamed else render(voices if voices is not None else notes, folder / "sample.wav")
     png = pianoroll_png(notes, folder / "pianoroll.png", title=title, track_names=track_names)
-    engine = f"FluidSynth ({Path(audio.soundfont).name})" if audio.engine == "fluidsynth" else "the built-in synthesizer"
-    status = f"{len(notes)} notes, {notes['end'].max():.1f} s of music. Audio rendered with {engine}."
-    if audio.note:
-        status += f" Note: {audio.note}."
+    if streamed:
+        used, status_audio = "fluidsynth", f"Audio streamed with FluidSynth ({Path(streamed[0]).name}) while it was sampled."
+    else:
+        used = audio.engine
+        engine = f"FluidSynth ({Path(audio.soundfont).name})" if audio.engine == "fluidsynth" else "the built-in synthesizer"
+        status_audio = f"Audio rendered with {engine}." + (f" Note: {audio.note}." if audio.note else "")
+    status = f"{len(notes)} notes, {notes['end'].max():.1f} s of music. {status_audio}"
     if copy_check:
         status += f"\n\n{copy_check}"
     t0 = params.pop("_t0")
-    params = {**params, "audio_engine": audio.engine, "seconds_taken": round(time.perf_counter() - t0, 2)}
-    return str(audio.path), str(png), str(midi), params, status
+    params = {**params, "audio_engine": used, "audio_streamed": bool(streamed), "seconds_taken": round(time.perf_counter() - t0, 2)}
+    return streamed[1] if streamed else str(audio.path), str(png), str(midi), params, status
+
+
+def live_audio() -> bool:
+    """Whether clicks can hear their audio while it is sampled: Gradio encodes a streamed output
+    with ffmpeg, and the stream is rendered by FluidSynth. Otherwise audio comes when all is done."""
+    import shutil
+
+    if shutil.which("ffmpeg") is None:
+        return False
+    try:
+        with LiveRenderer():
+            pass
+    except RuntimeError:
+        return False
+    return True
 
 
 @dataclass
@@ -131,6 +156,7 @@ class Loaded:
     gan_samplers: dict
     copy_index: dict
     pieces: dict
+    live: bool = False  # audio streams while it is sampled (see live_audio)
 
     def copy_line(self, path: Path, generated) -> str:
         index = self.copy_index.get(path)
@@ -139,9 +165,11 @@ class Loaded:
 
 def load_models(checkpoint_dir: Path) -> Loaded:
     sequence_models, gans = find_checkpoints(checkpoint_dir)
+    # The first click plays the first model: the one whose single samples were measured closest to real music.
+    sequence_models = first_click_order(sequence_models)
     return Loaded(sequence_models, gans, {label: load_sampler(p) for label, p in sequence_models.items()},
                   {label: load_gan(p) for label, p in gans.items()}, passage_indexes([*sequence_models.values(), *gans.values()]),
-                  bundled_pieces())
+                  bundled_pieces(), live_audio())
 
 
 def build(checkpoint_dir: Path = ROOT / "checkpoints") -> gr.Blocks:
@@ -163,9 +191,11 @@ def autoregressive_tab(m: Loaded) -> None:
     # Defaults in the signature make every input optional for API clients (gradio_client):
     # a client names only what it changes (midi_file=None: no upload).
     def generate_autoregressive(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
-                     notes_per_second=0, measured_defaults=True, progress=gr.Progress()):
+                     notes_per_second=0, measured_defaults=True, progress=gr.Progress(), stream=False):
         """``measured_defaults`` (the default, also for API clients that leave it out) plays the
-        checkpoint's own measured temperature, top-p and tilt and ignores the two sliders."""
+        checkpoint's own measured temperature, top-p and tilt and ignores the two sliders.
+        ``stream`` (the page's button, where audio can stream): the audio output is a stream whose
+        chunks play while the rest is sampled; API clients get one WAV file when all is done."""
         t0 = time.perf_counter()
         try:
             if checkpoint not in m.samplers:
@@ -191,16 +221,27 @@ def autoregressive_tab(m: Loaded) -> None:
             if measured_defaults:
                 temperature, top_p, _ = sampler.defaults
             temperature, top_p = _bounded(temperature, "temperature", 0.0, 5.0), _bounded(top_p, "top_p", 0.01, 1.0)
-            progress(0.1, desc="sampling")
-            notes = sample(sampler, seed_notes=seed_notes, seconds=seconds, temperature=temperature, top_p=top_p,
-                           seed=_seed(seed), seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds,
-                           notes_per_second=nps, time_tilt=None if measured_defaults else 0.0)
-            progress(0.6, desc="rendering audio")
+            request = dict(seed_notes=seed_notes, seconds=seconds, temperature=temperature, top_p=top_p, seed=_seed(seed),
+                           seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds, notes_per_second=nps,
+                           time_tilt=None if measured_defaults else 0.0)
+            streamed = None
+            if stream:
+                # The seed plays at once, then each STREAM_SECONDS of music as soon as it is sampled.
+                with LiveRenderer() as live:
+                    for notes, known in sampler.stream(**request, every=STREAM_SECONDS):
+                        chunk = live.feed(notes, known)
+                        if len(chunk):
+                            yield wav_bytes(chunk, live.sample_rate), *[gr.skip()] * 4
+                    streamed = live.soundfont, wav_bytes(live.finish(notes), live.sample_rate)
+            else:
+                progress(0.1, desc="sampling")
+                notes = sample(sampler, **request)
+                progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": m.sequence_models[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
                       "seconds": seconds, "temperature": temperature, "top_p": top_p, "seed": _seed(seed), "notes_per_second": nps,
-                      "measured_defaults": bool(measured_defaults)}
-            return _finish(notes, f"{m.sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
-                           copy_check=m.copy_line(m.sequence_models[checkpoint], notes[~notes["is_seed"]]))
+                      "measured_defaults": bool(measured_defaults), "weights": sampler.weights}
+            yield _finish(notes, f"{m.sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
+                          copy_check=m.copy_line(m.sequence_models[checkpoint], notes[~notes["is_seed"]]), streamed=streamed)
         except (ValueError, MidiReadError, CheckpointError) as exc:
             raise gr.Error(str(exc), print_exception=False) from None
 
@@ -223,16 +264,28 @@ def autoregressive_tab(m: Loaded) -> None:
             top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p", interactive=False)
             measured.change(lambda m: (gr.update(interactive=not m), gr.update(interactive=not m)), measured, [temperature, top_p],
                             api_visibility="private")
-            seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)")
+            seconds = gr.Slider(2, 60, value=20, step=1, label="Length (seconds after the seed)", elem_id="rnn-seconds")
             # A target, not a knob: each model turns it into its own control (a density-conditioned
             # model's input, or another model's time tilt through its measured calibration).
             density = gr.Slider(0, 24, value=0, step=1, label="Notes per second (0 = as the model plays)")
             seed = gr.Number(0, precision=0, label="Random seed")
             go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
         with gr.Column():
-            outs = [gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio"), gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters"), gr.Markdown()]
-    go.click(generate_autoregressive, [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured], outs,
-             api_name="generate_rnn")  # the public API name predates the Transformers; clients call it
+            # Streamed where it can be (see live_audio): the first seconds play while the rest is sampled.
+            player = gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio", streaming=m.live, autoplay=m.live)
+            shown = [gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters", elem_id="rnn-params"), gr.Markdown()]
+    inputs = [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured]
+    # The public API name predates the Transformers; clients call it and get a WAV file. Where the
+    # page streams, its button runs the same handler privately with the stream as its audio output.
+    outs = [player, *shown]
+    if m.live:
+        play = functools.partial(generate_autoregressive, stream=True)
+        go.click(play, inputs, outs, api_visibility="private")
+        outs = [gr.Audio(type="filepath", visible=False), *shown]
+        gr.Button(visible=False).click(generate_autoregressive, inputs, outs, api_name="generate_rnn")
+    else:
+        play = generate_autoregressive
+        go.click(play, inputs, outs, api_name="generate_rnn")
     ck.change(lambda c: (*m.samplers[c].defaults[:2], model_card(m.sequence_models[c])) if c in m.sequence_models else (*UNTUNED, ""), ck, [temperature, top_p, card],
               api_visibility="private")
     if m.sequence_models:
@@ -244,8 +297,7 @@ def autoregressive_tab(m: Loaded) -> None:
                 [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0, True],
                 [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True],
             ],
-            inputs=[ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured],
-            outputs=outs, fn=generate_autoregressive, run_on_click=True, cache_examples=False,
+            inputs=inputs, outputs=[player, *shown], fn=play, run_on_click=True, cache_examples=False,
             example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
             label="One click: a seed melody, a chord progression, a bundled opening")
 

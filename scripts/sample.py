@@ -46,6 +46,8 @@ def main() -> int:
     ap.add_argument("--out", required=True, help="output .mid path")
     ap.add_argument("--wav", action="store_true", help="also render each sample to OUT.wav (FluidSynth, else the built-in synthesizer)")
     ap.add_argument("--bpm", type=float, help="musical-time MuseGAN: tempo in beats per minute (default: its corpus' median tempo)")
+    ap.add_argument("--fp32", action="store_true", help="sample perf-rnn/note-rnn with fp32 weights (default on a CPU: int8, "
+                    "several times faster at batch 1, likelihood within 0.5%%; see benchmarks/int8.py)")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
     args = ap.parse_args()
     sampling_threads()
@@ -59,7 +61,7 @@ def main() -> int:
         return sample_musegan(args, paths, wavs, out)
     if args.bpm is not None:
         raise ValueError("--bpm: only a musical-time MuseGAN has a tempo to set; an autoregressive model plays in performed time")
-    sampler = load_sampler(args.checkpoint)
+    sampler = load_sampler(args.checkpoint, int8=False if args.fp32 else None)
     t0, p0, tilt0 = sampler.defaults  # what sample() plays for each value left unset
     args.temperature = t0 if args.temperature is None else args.temperature
     args.top_p = p0 if args.top_p is None else args.top_p
@@ -76,7 +78,7 @@ def main() -> int:
     for w, g in zip(wavs, groups):
         if len(g):  # an empty sample gets its warning below, not a silent WAV
             render(g, w)
-    params = {k: v for k, v in vars(args).items() if k != "force"}
+    params = {**{k: v for k, v in vars(args).items() if k not in ("force", "fp32")}, "weights": sampler.weights}
     if args.time_tilt is None and args.notes_per_second is None:
         params["time_tilt"] = tilt0  # what was used, for reproduction
     finish(out, params, paths, wavs, groups, seconds)

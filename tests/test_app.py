@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -151,15 +152,22 @@ def test_corrupt_midi_upload(client, tmp_path):
 def test_browser_click_generate(app_url, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"]
+    flags = [*FLAGS, "--autoplay-policy=no-user-gesture-required"]
     errors = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=flags)
         page = browser.new_page(viewport={"width": 1280, "height": 1100})
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(app_url, wait_until="networkidle")
+        page.evaluate("document.addEventListener('playing', () => { window.played = performance.now(); }, true)")
+        clicked = page.evaluate("performance.now()")
         page.click("#generate-rnn")
         page.wait_for_selector("#rnn-audio audio", timeout=60_000, state="attached")
+        if shutil.which("ffmpeg"):  # the audio streams: it plays while the rest is sampled, before the pianoroll comes
+            page.wait_for_function("window.played !== undefined", timeout=60_000)
+            assert page.locator("#rnn-audio audio").evaluate("a => !a.paused && a.currentTime >= 0")
+            assert page.evaluate("window.played") > clicked
+        page.wait_for_selector("text=s of music", timeout=60_000)  # the status line comes last
         page.wait_for_timeout(1000)
         shot = tmp_path / "app.png"
         page.screenshot(path=str(shot), full_page=True)

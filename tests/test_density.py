@@ -219,3 +219,35 @@ def test_density_input_at_each_step_is_the_bin_of_the_event_it_predicts():
     tokens = torch.tensor([[[10, 0], [11, 1], [12, 2], [13, 3]]])  # (event, density bin) per step
     run_model(Spy(), "perf-rnn", tokens)
     assert seen["events"].tolist() == [[10, 11, 12]] and seen["density"].tolist() == [[1, 2, 3]]
+
+
+def test_density_hold_tilts_each_sample_back_to_its_own_pace():
+    """Three samples, 40 s each: one steady at 8 notes/s, one that fell to 2 notes/s after 25 s,
+    one that rose to 20. The hold leaves the first alone, makes the second busier (positive
+    tilt) and the third sparser, within its limit; nothing before ``after`` seconds."""
+    from pianogen.sampling.density_hold import DensityHold, HoldConfig
+
+    cfg = HoldConfig(after=30.0, window=10.0, gain=1.5, limit=3.0)
+    unit = -torch.tensor([0.0, 0.01, 0.1, 1.0])  # a tilt of 1 per second over 4 classes: no time, 10 ms, 100 ms, 1 s
+    hold = DensityHold(3, unit, 41.0, cfg)
+    rates = lambda t: torch.tensor([8.0, 8.0 if t < 25 else 2.0, 8.0 if t < 25 else 20.0])  # noqa: E731
+    for k in range(2000):  # 40 s in 20 ms ticks; a note wherever the pace says one is due
+        t = k / 50
+        due = torch.floor(rates(t) * (t + 0.02)) > torch.floor(rates(t) * t)
+        hold.add(due, torch.full((3,), t))
+    assert torch.equal(hold.tilt(torch.full((3,), 29.5)), torch.zeros(3))  # not yet 30 s
+    tilt = hold.tilt(torch.full((3,), 40.0))
+    assert abs(tilt[0]) < 0.05 and tilt[1] > 0.5 and tilt[2] < -0.5 and tilt.abs().max() <= 3.0
+    bias = hold.bias(None, torch.full((3,), 40.0))
+    assert bias.shape == (3, 4) and torch.all(bias[:, 0] == 0) and bias[1, 3] < 0 < bias[2, 3]  # busier: time shifts less likely
+
+
+def test_hold_leaves_short_samples_alone():
+    """The hold acts only past 30 s of new music: a 20 s sample is the same with and without it."""
+    from pianogen.sampling import sample
+
+    ck = ROOT / "checkpoints" / "perf-rnn.pt"
+    a = sample(ck, seconds=20, seed=4, n=2)
+    assert a.equals(sample(ck, seconds=20, seed=4, n=2, hold=False))
+    b = sample(ck, seconds=34, seed=4, n=2)
+    assert len(b) and b["start"].max() < 34 + 1e-9

@@ -506,3 +506,72 @@ def test_interrupt_before_the_first_evaluation_leaves_a_usable_checkpoint(prepar
     assert (tmp_path / "cut.state.pt").is_file()
     model, ckpt = load_model(tmp_path / "cut.pt")
     assert ckpt["meta"]["step"] == 3 and sum(p.numel() for p in model.parameters()) > 0
+
+
+def _events_before(notes: pd.DataFrame, t: float) -> list:
+    """Every onset and release earlier than ``t`` seconds, as sorted (time, kind, pitch, velocity)."""
+    on = [(s, 1, p, v) for s, p, v in zip(notes["start"], notes["pitch"], notes["velocity"]) if s < t]
+    off = [(e, 0, p, 0) for e, p in zip(notes["end"], notes["pitch"]) if e < t]
+    return sorted(on + off)
+
+
+@pytest.mark.parametrize("name, seed_notes", [("perf-rnn", "C4 E4 G4 C5"), ("note-rnn", "C4+E4+G4 C5"), ("transformer", None)])
+def test_stream_frames_are_final_before_known(name, seed_notes):
+    """A stream's frames never take back what they said was final: each frame's onsets and
+    releases before its ``known`` time are exactly the finished sample's, the frames come as
+    the music is sampled (every 1.5 s here), and the last frame is what generate() returns."""
+    from pianogen.sampling import load_sampler
+
+    s = load_sampler(ROOT / "checkpoints" / f"{name}.pt")
+    whole = s.generate(seed_notes, seconds=9, seed=3)
+    frames = list(s.stream(seed_notes, seconds=9, seed=3, every=1.5))
+    assert frames[-1][0].equals(whole)
+    seed_end = whole.loc[whole["is_seed"], "end"].max() if seed_notes else 0.0
+    assert frames[-1][1] == pytest.approx(seed_end + 9)
+    knowns = [k for _, k in frames]
+    assert knowns == sorted(knowns) and len(frames) >= 5  # a seed frame (if any), then one per 1.5 s at least
+    for notes, known in frames[:-1]:
+        assert _events_before(notes, known) == _events_before(whole, known), known
+    with pytest.raises(ValueError, match="every must be positive"):
+        next(s.stream(seconds=2, every=0))
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_int8_rnn_steps_as_the_fp32_cell(cell):
+    """Int8RNN runs rnn_step's cell math on int8 weights: one step and a whole sequence agree
+    with the fp32 module to within int8 rounding, and the sequence is its own steps exactly."""
+    from pianogen.models.int8 import Int8RNN
+    from pianogen.models.rnn_step import rnn_step
+
+    torch.manual_seed(0)
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](24, 48, 2, batch_first=True).eval()
+    q = Int8RNN(rnn)
+    x = torch.randn(3, 7, 24)
+    with torch.inference_mode():
+        ref, ref_state = rnn(x)
+        out, state = q(x)
+        h, _ = rnn_step(q, x[:, 0], None)  # rnn_step hands an int8 copy its own step
+    assert (out - ref).abs().max() < 0.05 and (out - ref).abs().mean() < 0.01
+    assert torch.equal(h, out[:, 0])
+    for a, b in zip(state if cell == "lstm" else [state], ref_state if cell == "lstm" else [ref_state]):
+        assert a.shape == b.shape
+
+
+@pytest.mark.parametrize("name", ["perf-rnn", "note-rnn"])
+def test_int8_weights_keep_the_likelihood(name, prepared):
+    """The shipped RNNs with int8 weights score a real piece within 1% of their fp32 NLL
+    (benchmarks/int8.py measures the whole validation split), sample by default with them on a
+    CPU, and leave the fp32 model untouched; a Transformer keeps fp32 (int8 is not faster there)."""
+    from pianogen.evaluation.likelihood import checkpoint_nll
+    from pianogen.sampling import SequenceSampler
+
+    ck = ROOT / "checkpoints" / f"{name}.pt"
+    fp32 = checkpoint_nll(ck, prepared, "test")
+    int8 = checkpoint_nll(ck, prepared, "test", int8=True)
+    assert abs(int8["nll_per_token"] / fp32["nll_per_token"] - 1) < 0.01 and int8["weights"] == "int8"
+    s = SequenceSampler(ck)
+    assert s.weights == "int8" and SequenceSampler(ck, int8=False).weights == "fp32"
+    assert not any(isinstance(m, torch.nn.LSTM) for m in s.model.modules())
+    assert SequenceSampler(ROOT / "checkpoints" / "transformer.pt").weights == "fp32"
+    notes = s.generate("C4 E4 G4", seconds=4, seed=2)
+    assert len(notes[~notes["is_seed"]]) > 0 and notes.equals(s.generate("C4 E4 G4", seconds=4, seed=2))

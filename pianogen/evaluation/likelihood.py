@@ -15,11 +15,13 @@ from typing import Any
 import torch
 
 
-def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test", device: str = "cpu", progress: bool = False) -> dict[str, Any]:
+def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "test", device: str = "cpu", progress: bool = False,
+                   int8: bool = False) -> dict[str, Any]:
     """{nll_per_token, nll_per_second, tokens, seconds, pieces} of ``checkpoint`` on a split.
 
     Whole pieces, unaugmented, the model's state carried across chunks; seconds are the
-    pieces' durations from ``pieces.parquet``. ValueError if the split has no notes.
+    pieces' durations from ``pieces.parquet``. ValueError if the split has no notes. ``int8``:
+    of the model with the int8 weights it samples with on a CPU (see ``pianogen.models.int8``).
     """
     from pianogen.checkpoints import CheckpointError, load_model
     from pianogen.data import load_notes, load_pieces
@@ -30,6 +32,10 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     model, ckpt = load_model(checkpoint, device)
     if ckpt["kind"] == "musegan":
         raise CheckpointError(f"{checkpoint}: MuseGAN has no likelihood (use scripts/compare.py)")
+    if int8:
+        from pianogen.models.int8 import int8_for_cpu
+
+        model = int8_for_cpu(model.eval())
     notes = load_notes(data_dir, split)
     if len(notes) == 0:
         raise ValueError(f"{data_dir}: the {split} split has no notes")
@@ -43,7 +49,7 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
                                     desc=f"{Path(checkpoint).stem} on {split}" if progress else None)
     return {"checkpoint": str(checkpoint), "data": str(data_dir), "split": split, "nll_per_token": total / count,
             "nll_per_second": total / seconds, "tokens": count, "seconds": round(seconds, 2), "pieces": len(ids),
-            "token": "note" if ckpt["kind"] in NOTE_KINDS else "event", "corpus": Path(data_dir).name}
+            "token": "note" if ckpt["kind"] in NOTE_KINDS else "event", "corpus": Path(data_dir).name, **({"weights": "int8"} if int8 else {})}
 
 
 def record_evaluation(checkpoint: str | os.PathLike, result: dict[str, Any]) -> Path:

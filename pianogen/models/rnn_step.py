@@ -13,7 +13,10 @@ import torch.nn as nn
 
 
 def rnn_step(rnn: nn.LSTM | nn.GRU, x: torch.Tensor, state):
-    """Advance ``rnn`` by one step: x (batch, input) -> (top-layer output (batch, hidden), state)."""
+    """Advance ``rnn`` by one step: x (batch, input) -> (top-layer output (batch, hidden), state).
+    An int8 copy (:class:`pianogen.models.int8.Int8RNN`) steps itself."""
+    if hasattr(rnn, "step"):
+        return rnn.step(x, state)
     is_lstm = isinstance(rnn, nn.LSTM)
     if state is None:
         zeros = x.new_zeros(rnn.num_layers, x.shape[0], rnn.hidden_size)

@@ -16,6 +16,7 @@ RNNs step through their state one token at a time, so the past is never re-read.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,12 @@ import pandas as pd
 import torch
 
 from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCodec, codec_from_dict
+from pianogen.sampling.density_hold import DensityHold, HoldConfig
 from pianogen.sampling.loading import load_cached
 from pianogen.sampling.seeds import SeedNotes, seed_to_notes
 
 MAX_NOTE_SECONDS = 5.0  # an unreleased generated note ends this long after its onset (Magenta's value)
+HOLD_EVERY = 8  # tokens between two updates of a held sample's tilt (it moves slowly; updating costs a little)
 
 def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float, gen: torch.Generator, bias: torch.Tensor | None = None) -> torch.Tensor:
     """Draw one class per row of ``logits`` (B, C): temperature, then ``bias`` (added to the
@@ -60,6 +63,14 @@ def _expand_state(state, n: int):
 
 
 AUTOREGRESSIVE = ("note-rnn", "perf-rnn", "transformer", "note-transformer")
+#: Kinds that sample with int8 weights by default on a CPU: their batch-1 step is bound by reading
+#: weights (the Transformers' by the number of small operations, which int8 does not reduce).
+INT8_KINDS = ("note-rnn", "perf-rnn")
+
+
+def int8_available() -> bool:
+    """Whether this PyTorch has the x86 int8 kernels (FBGEMM) that int8 sampling uses."""
+    return any(e in torch.backends.quantized.supported_engines for e in ("x86", "fbgemm"))
 
 
 class SequenceSampler:
@@ -67,7 +78,10 @@ class SequenceSampler:
     (load once, sample many times). Each model steps through its state one token at a time
     (an RNN's hidden state, a Transformer's key/value cache), so the past is never re-read."""
 
-    def __init__(self, path: str | os.PathLike, device: str = "cpu"):
+    def __init__(self, path: str | os.PathLike, device: str = "cpu", int8: bool | None = None):
+        """``int8``: sample with int8 weights (:func:`pianogen.models.int8.int8_for_cpu`); None
+        (the default) does for the RNNs on a CPU with FBGEMM, where it was measured several
+        times faster at batch 1 for a likelihood change under 0.5% (``benchmarks/int8.py``)."""
         from pianogen.checkpoints import CheckpointError, load_model
 
         self.path = Path(path)
@@ -75,6 +89,15 @@ class SequenceSampler:
         self.kind = self.ckpt["kind"]
         if self.kind not in AUTOREGRESSIVE:
             raise CheckpointError(f"{path}: a {self.kind} checkpoint, not an autoregressive model (use sample_gan)")
+        if int8 is None:
+            int8 = self.kind in INT8_KINDS and torch.device(device).type == "cpu" and int8_available()
+        if int8:
+            from pianogen.models.int8 import int8_for_cpu
+
+            if torch.device(device).type != "cpu":
+                raise ValueError(f"int8 sampling runs on the CPU, not {device}")
+            self.model = int8_for_cpu(self.model)
+        self.weights = "int8" if int8 else "fp32"  # what the samples were drawn with (reported with them)
         self.codec = codec_from_dict(self.ckpt["representation"])
         self.device = torch.device(device)
         self.name = self.path.stem
@@ -99,17 +122,36 @@ class SequenceSampler:
         report = read_report(self.path)
         return (*sampling_setting(report), default_tilt(report))
 
-    @torch.inference_mode()
     def generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
                  top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                  max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
-                 notes_per_second: float | None = None) -> pd.DataFrame:
+                 notes_per_second: float | None = None, hold: bool = True) -> pd.DataFrame:
         """See :func:`sample`. Sampling runs on the threads the process was given: one RNN step
         is too small for intra-op threads to pay (measured 1.2 ms vs 6.9 ms per step with 2
         threads under load), so a serving process sets ``torch.set_num_threads(1)`` once at
         start; nothing here changes process-wide state."""
+        for notes, _ in self.stream(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt,
+                                    notes_per_second, every=None, hold=hold):
+            pass
+        return notes
+
+    @torch.inference_mode()
+    def stream(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
+               top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
+               max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
+               notes_per_second: float | None = None, every: float | None = 2.0, hold: bool = True) -> Iterator[tuple[pd.DataFrame, float]]:
+        """:meth:`generate` a piece at a time, for sound that starts before the music is done.
+
+        Yields ``(notes, known)``: the notes so far (seed included, laid out as :meth:`generate`
+        returns them) and a time in seconds before which they are final: every onset and release
+        earlier than ``known`` is in this and every later frame unchanged (a note that still
+        sounds at ``known`` may end elsewhere later). A seed comes first, alone; then a frame
+        each time every sample has reached another ``every`` seconds of new music (None: none);
+        the last frame is exactly :meth:`generate`'s result, with ``known`` its end."""
         if seconds <= 0:
             raise ValueError("seconds must be positive")
+        if every is not None and not every > 0:
+            raise ValueError(f"every must be positive seconds, not {every}")
         t0, p0, _ = self.defaults
         temperature = t0 if temperature is None else temperature
         top_p = p0 if top_p is None else top_p
@@ -120,20 +162,33 @@ class SequenceSampler:
         # the same seed gives the same music on the same device.
         gen = torch.Generator(device=self.device).manual_seed(int(seed))
         seed_end = float(notes["end"].max()) if notes is not None else 0.0
+        end = seed_end + seconds
         empty = pd.DataFrame({"pitch": [], "velocity": [], "start": [], "end": []})
         primer = self.codec.encode(notes if notes is not None else empty)  # BOS first
         bias, control = self.density_controls(time_tilt, notes_per_second)
+        # Past HoldConfig.after seconds each sample's pace is held to its own (a density-conditioned
+        # model holds the asked density through its input instead).
+        held = DensityHold(n, self.time_bias(1.0), seconds + seed_end + 1) if hold and control is None and seconds > HoldConfig.after else None
         if isinstance(self.codec, PerformanceCodec):
-            rows = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias, control)
-            velocity = int(notes["velocity"].iloc[-1]) if notes is not None else 64
-            conts = [self.codec.decode(r, start=seed_end, velocity=velocity, max_note_seconds=max_note_seconds, cut_restrikes=True) for r in rows]
+            # The continuation starts after the seed's last release.
+            begin, velocity = seed_end, int(notes["velocity"].iloc[-1]) if notes is not None else 64
+            steps = self._perf(primer, seconds, temperature, top_k, top_p, gen, n, bias, control, every, held)
+            decode = lambda r: self.codec.decode(r, start=begin, velocity=velocity, max_note_seconds=max_note_seconds, cut_restrikes=True)  # noqa: E731
         else:
-            last_onset = float(notes["start"].max()) if notes is not None else 0.0
-            rows = self._notes(primer, seconds + seed_end - last_onset, temperature, top_k, top_p, gen, n, bias)
-            conts = [self.codec.decode(r, start=last_onset) for r in rows]
+            # The first new note steps from the seed's last onset.
+            begin = float(notes["start"].max()) if notes is not None else 0.0
+            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held)
+            decode = lambda r: self.codec.decode(r, start=begin)  # noqa: E731
+        if notes is not None and every is not None:
+            yield self._frame([empty] * n, notes, end), begin
+        for rows, reached in steps:
+            yield self._frame([decode(r) for r in rows], notes, end), min(begin + reached, end)
+
+    def _frame(self, conts: list[pd.DataFrame], notes: pd.DataFrame | None, end: float) -> pd.DataFrame:
+        """Seed and continuations as one notes frame (a ``sample`` column for more than one),
+        nothing sounding at or past ``end`` seconds."""
         out = []
         for i, cont in enumerate(conts):
-            end = seed_end + seconds
             cont = cont[cont["start"] < end].copy()
             cont["end"] = cont["end"].clip(upper=end)
             cont["is_seed"] = False
@@ -145,10 +200,10 @@ class SequenceSampler:
             df = df.sort_values(["start", "pitch"], kind="stable").reset_index(drop=True)
             df["step"] = df["start"].diff().fillna(0.0)
             df = df[["pitch", "velocity", "start", "end", "duration", "step", "is_seed"]]
-            if n > 1:
+            if len(conts) > 1:
                 df.insert(0, "sample", i)
             out.append(df)
-        return out[0] if n == 1 else pd.concat(out, ignore_index=True)
+        return out[0] if len(out) == 1 else pd.concat(out, ignore_index=True)
 
     @property
     def density_conditioned(self) -> bool:
@@ -237,7 +292,11 @@ class SequenceSampler:
             return out[:, -1], state
         return self.model.step(tok, state, **ctl)
 
-    def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, control: int | None = None) -> list[np.ndarray]:
+    def _perf(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, control: int | None = None,
+              every: float | None = None, hold: DensityHold | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
+        """Yields (each row's events so far, seconds of music every row has reached) each time all
+        rows pass another ``every`` seconds, and last (each row's whole events, ``seconds``).
+        ``hold``: re-tilts each row's time every ``HOLD_EVERY`` events (see ``density_hold``)."""
         c = self.codec.config
         x = self._start(self.codec.events(primer))
         # A density-conditioned model is told the target density at every step, the seed's
@@ -247,55 +306,91 @@ class SequenceSampler:
         logits = logits[:, -1].expand(n, -1)
         state = _expand_state(state, n)
         limit = int(round(seconds / c.shift_seconds))
+        mark = _Marks(every, c.shift_seconds)
         dev = self.device
         time = torch.zeros(n, dtype=torch.long, device=dev)
         done_at = torch.full((n,), -1, dtype=torch.long, device=dev)
         max_events = limit * 4 + 64  # safety cap: far above any real density
         buf = torch.empty((max_events, n), dtype=torch.long, device=dev)
+        step_bias = bias
         for i in range(max_events):
-            tok = pick(logits + self._mask, temperature, top_k, top_p, gen, bias)
+            tok = pick(logits + self._mask, temperature, top_k, top_p, gen, step_bias)
             buf[i] = tok
             is_shift = (tok >= c.time_shift) & (tok < c.velocity)
             time += torch.where(is_shift, tok - c.time_shift + 1, 0)
+            if hold is not None:
+                hold.add(tok < c.note_off, time * c.shift_seconds)
+                if i % HOLD_EVERY == 0:
+                    step_bias = hold.bias(bias, time * c.shift_seconds)
             done_at = torch.where((done_at < 0) & (time >= limit), i + 1, done_at)
             if (done_at >= 0).all():
                 break
+            if mark.passed(time):
+                yield [buf[: i + 1, r].cpu().numpy() for r in range(n)], mark.reached
             if control is not None:
                 ctl["density"] = torch.full_like(tok, control)
             logits, state = self._advance(tok, state, lambda: torch.cat([x.expand(n, -1), buf[: i + 1].T], 1), **ctl)
         length = torch.where(done_at >= 0, done_at, i + 1).cpu()
         buf = buf.cpu()
-        return [buf[: int(length[r]), r].numpy() for r in range(n)]
+        yield [buf[: int(length[r]), r].numpy() for r in range(n)], seconds
 
-    def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None) -> list[np.ndarray]:
+    def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None,
+               every: float | None = None, hold: DensityHold | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
+        """Yields as :meth:`_perf` does, with note tuples (time from the primer's last onset)."""
         dev = self.device
         grid = torch.as_tensor(self.codec.config.step_grid.values, device=dev)
         x = self._start(primer)
         h, state = self.model(x)
         h = h[:, -1].expand(n, -1)
         state = _expand_state(state, n)
+        mark = _Marks(every)
         onset = torch.zeros(n, dtype=torch.float64, device=dev)
         done_at = torch.full((n,), -1, dtype=torch.long, device=dev)
         max_notes = int(seconds * 60) + 64  # safety cap: 60 notes per second
         buf = torch.empty((max_notes, n, 4), dtype=torch.long, device=dev)
 
+        step_bias = [bias]  # the step field's bias, re-tilted by ``hold``
+
         def choose(field: int, logits: torch.Tensor) -> torch.Tensor:
             if field == 0:
-                return pick(logits, temperature, top_k, top_p, gen, bias)
+                return pick(logits, temperature, top_k, top_p, gen, step_bias[0])
             return pick(logits + self._mask if field == 1 else logits, temperature, top_k, top_p, gen)
 
         for i in range(max_notes):
             note = self.model.generate_step(h, choose)
             onset += grid[note[:, 0]]
             buf[i] = note
+            if hold is not None:
+                hold.add(torch.ones_like(onset, dtype=torch.bool), onset)
+                if i % HOLD_EVERY == 0:
+                    step_bias[0] = hold.bias(bias, onset)
             done_at = torch.where((done_at < 0) & (onset >= seconds), i + 1, done_at)
             if (done_at >= 0).all():
                 break
+            if mark.passed(onset):
+                yield [buf[: i + 1, r].cpu().numpy() for r in range(n)], mark.reached
             h, state = self._advance(note, state, lambda: torch.cat([x.expand(n, -1, -1), buf[: i + 1].transpose(0, 1)], 1))
         length = torch.where(done_at >= 0, done_at, i + 1).cpu()
         buf = buf.cpu()
-        return [buf[: int(length[r]), r].numpy() for r in range(n)]
+        yield [buf[: int(length[r]), r].numpy() for r in range(n)], seconds
 
+
+class _Marks:
+    """When a stream yields: each time the slowest sample passes another ``every`` seconds of
+    music (never for ``every`` None). ``unit``: seconds per count of the clock it is given."""
+
+    def __init__(self, every: float | None, unit: float = 1.0):
+        self.every, self.unit, self.next, self.reached = every, unit, every, 0.0
+
+    def passed(self, clock: torch.Tensor) -> bool:
+        if self.every is None:
+            return False
+        now = float(clock.min()) * self.unit
+        if now < self.next:
+            return False
+        self.reached = now
+        self.next = (now // self.every + 1) * self.every
+        return True
 
 
 def shortfall(notes: pd.DataFrame, seconds: float, notes_per_second: float | None = None) -> str | None:
@@ -316,14 +411,16 @@ def shortfall(notes: pd.DataFrame, seconds: float, notes_per_second: float | Non
     return None
 
 
-def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu") -> SequenceSampler:
-    """A sampler for an autoregressive checkpoint, loaded once and cached."""
-    return load_cached(SequenceSampler, checkpoint, device)
+def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu", int8: bool | None = None) -> SequenceSampler:
+    """A sampler for an autoregressive checkpoint, loaded once and cached (``int8``: see
+    :class:`SequenceSampler`)."""
+    return load_cached(SequenceSampler, checkpoint, device, int8=int8)
 
 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
            top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
-           max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None, notes_per_second: float | None = None) -> pd.DataFrame:
+           max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None, notes_per_second: float | None = None,
+           hold: bool = True) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     ``temperature``, ``top_p`` and ``time_tilt`` left None take the checkpoint's recorded
@@ -334,7 +431,11 @@ def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temp
     The same arguments and ``seed`` give the same notes. ``notes_per_second`` asks for a
     density (see :meth:`SequenceSampler.density_controls`); ``time_tilt`` (per second) tilts the
     model toward busier (> 0) or sparser (< 0) music by hand (see :meth:`SequenceSampler.time_bias`);
-    None uses the tilt recorded with the checkpoint's sampling defaults, if any.
+    None uses the tilt recorded with the checkpoint's sampling defaults, if any. ``hold``: past
+    30 s of new music, each sample's notes/s is held near its own average so far by a feedback
+    on its time tilt (:mod:`pianogen.sampling.density_hold`; not for a density-conditioned model,
+    whose input holds it); shorter samples are never touched.
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
-    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt, notes_per_second)
+    return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt, notes_per_second,
+                            hold)
