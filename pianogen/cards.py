@@ -35,6 +35,17 @@ def describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
     return label + ")", ckpt["kind"], (conditioned, score)
 
 
+def first_click_order(models: dict[str, Path]) -> dict[str, Path]:
+    """``models`` ({label: checkpoint}) with the one whose first clicks most often sound like real
+    music first: the lowest share of single samples outside real's range in notes/s or polyphony,
+    as ``scripts/tune_sampling.py --report`` recorded it. Unmeasured models keep their order, after."""
+    def share(p: Path) -> float:
+        spread = read_report(p).get("single_sample_spread") or {}
+        return spread.get("first_click", {}).get("outside_share", float("inf"))
+
+    return dict(sorted(models.items(), key=lambda kv: share(kv[1])))
+
+
 WHAT_IT_IS = {
     "perf-rnn": "Performance RNN (as Magenta's): an LSTM that writes a stream of performance events "
                 "(key down, key up, 10 ms time shifts, loudness), so timing and dynamics are its own.",
@@ -65,6 +76,13 @@ def model_card(path: Path) -> str:
     what = WHAT_IT_IS.get(kind, kind)
     if kind == "musegan":
         what += " " + MUSEGAN_DYNAMICS[bool(info.get("config", {}).get("model_config", {}).get("velocity"))]
+        roll = info.get("config", {}).get("representation", {}).get("config", {})
+        if roll.get("steps_per_beat"):
+            what += (f" It paints in musical time: bars of {roll.get('beats_per_bar', 4)} beats x {roll['steps_per_beat']} steps, learned from "
+                     "performances laid on their hand-annotated beats, so its bars are bars; it plays at any tempo (by default its "
+                     f"corpus' median, {roll.get('tempo_bpm', 120):g} bpm) and its MIDI files carry the tempo and the metre.")
+        else:
+            what += " It paints on a clock: 2-second windows of 62.5 ms steps, with no beats or bar lines."
     lines = [f"**{path.stem}**: {what}"]
     data = info.get("data", {})
     corpus = trained_corpus(info) or "?"
@@ -88,8 +106,14 @@ def model_card(path: Path) -> str:
     tilt = default_tilt(info)
     if tilt:
         lines.append(f"Its default playing includes a time tilt of {tilt:+g} per second (time shifts made "
-                     f"{'more' if tilt < 0 else 'less'} likely), measured with its temperature and top-p so that its notes per second "
-                     "and polyphony come within 20% of real music.")
+                     f"{'more' if tilt < 0 else 'less'} likely), chosen with its temperature and top-p"
+                     f" ({measured.get('criterion', 'by measurement') if measured else 'by measurement'}).")
+    spread = info.get("single_sample_spread")
+    if spread:
+        where = f"{Path(str(spread['data'])).name} {spread['split']}"
+        lines.append(f"Single samples at these defaults, against real music of {where}: {100 * spread['first_click']['outside_share']:.0f}% "
+                     f"of {spread['n']} first clicks and {100 * spread['unseeded']['outside_share']:.0f}% of {spread['n']} unseeded samples fall "
+                     "outside real's 5th-95th percentile range in notes per second or polyphony (real music: 10%).")
     nll = reported_nll(info)
     if nll is not None:
         where, r = nll

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""Measure mean OA against temperature and top-p for an autoregressive checkpoint.
+"""Choose an autoregressive checkpoint's sampling defaults (temperature, top-p, time tilt).
 
-Samples N pieces per setting (fixed seeds, batched) and scores them against real segments of a
-prepared split (use validation; the comparison report uses other seeds and the test split).
-Prints the table with the real segments' texture; the default is the highest mean OA among
-settings whose notes/s and polyphony are within --tolerance of real music. With --record, writes
-it into NAME.json ("sampling_defaults"), which the app and `scripts/compare.py` then use.
+Samples N pieces per setting (fixed seeds, batched; with --seed-notes, each continues those notes
+as the app's first click does) and scores them against real segments of a prepared split (the
+tuning half of validation; reports use the other half and other seeds). Prints mean OA, texture
+and the share of single samples outside real's 5th-95th percentile range in notes/s or
+polyphony. The default (--rule single) is the setting with the fewest such samples; --rule mean
+takes the highest mean OA among settings whose mean texture is within --tolerance of real.
+With --record, writes it into NAME.json ("sampling_defaults"), which the app and
+`scripts/compare.py` then use. --report measures the recorded defaults on another split with
+other seeds, unseeded and as the first click, and records that too ("single_sample_spread").
 """
 
 import _path  # noqa: F401
@@ -27,8 +31,13 @@ def main() -> int:
     ap.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0], help="nucleus masses to try (default: 0.9 0.95 1.0)")
     ap.add_argument("--time-tilts", type=float, nargs="+", default=[0.0],
                     help="time tilts (per second; < 0 sparser) to cross with temperature and top-p, for a model whose notes/s no temperature fixes")
-    ap.add_argument("--n", type=int, default=32, help="samples per setting (default: 32)")
-    ap.add_argument("--tolerance", type=float, default=0.2, help="largest relative notes/s and polyphony error of an eligible setting")
+    ap.add_argument("--n", type=int, default=100, help="samples per setting (default: 100)")
+    ap.add_argument("--rule", choices=("single", "mean"), default="single",
+                    help="single: fewest single samples outside real's 5-95%% range (default); mean: highest mean OA within --tolerance")
+    ap.add_argument("--tolerance", type=float, default=0.2, help="with --rule mean: largest relative notes/s and polyphony error of an eligible setting")
+    ap.add_argument("--seed-notes", help="note names every sample continues (e.g. the app's first click, 'C4 E4 G4 C5'); only new notes are scored")
+    ap.add_argument("--report", metavar="SPLIT", help="instead: measure the recorded defaults on SPLIT (e.g. validation-reporting) with seeds "
+                    "from --seed, unseeded and continuing FIRST_CLICK; with --record, writes it into NAME.json")
     ap.add_argument("--seconds", type=float, default=20.0, help="length of each sample and real segment (default: 20)")
     ap.add_argument("--seed", type=int, default=1000, help="first seed (keep disjoint from compare.py's 0..n-1)")
     ap.add_argument("--record", action="store_true", help="write the best setting and the table into NAME.json")
@@ -39,19 +48,45 @@ def main() -> int:
     sampling_threads()
     if args.density:
         return calibrate_density(args)
+    if args.report:
+        return report_spread(args)
     sweep = sweep_sampling(args.checkpoint, args.data, args.split, args.temperatures, args.top_ps, args.n, args.seconds, args.seed,
-                           tilts=args.time_tilts)
+                           tilts=args.time_tilts, seed_notes=args.seed_notes)
     rows, real = sweep["rows"], sweep["real"]
-    print("| temperature | top-p | tilt (per s) | mean OA | notes/s | polyphony | note-time in notes > 5 s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| temperature | top-p | tilt (per s) | mean OA | notes/s | polyphony | note-time in notes > 5 s | outside real 5-95% | under 3 notes/s |\n"
+          "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} | {100 * r['long_note_share']:.1f}% |")
-    print(f"| real ({args.split}) | | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% |")
-    best = best_setting(rows, real, args.tolerance)
+        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} "
+              f"| {100 * r['long_note_share']:.1f}% | {100 * r['outside_share']:.0f}% | {100 * r['sparse_share']:.0f}% |")
+    print(f"| real ({args.split}) | | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% | 10% | |")
+    best = best_setting(rows, real, args.tolerance, rule=args.rule, n=args.n)
     print(f"default: temperature {best['temperature']:g}, top-p {best['top_p']:g}, tilt {best['tilt']:+g} (mean OA {best['mean_oa']:.3f}; {best['criterion']})")
     if args.record:
         path = update_report(args.checkpoint, sampling_defaults={**best, "data": args.data, "split": args.split, "n": args.n, "seconds": args.seconds,
-                                                                 "seed": args.seed, "table": rows, "real": real})
+                                                                 "seed": args.seed, "seed_notes": args.seed_notes, "table": rows, "real": real})
         print(json.dumps({"recorded": str(path)}))
+    return 0
+
+
+FIRST_CLICK = "C4 E4 G4 C5"  # the app's seed on first load
+
+
+def report_spread(args) -> int:
+    """The recorded defaults' single-sample spread on another split, unseeded and as the first click."""
+    import json
+
+    from pianogen.checkpoints import update_report
+    from pianogen.evaluation.tuning import single_sample_report
+
+    out = {"data": args.data, "split": args.report, "n": args.n, "seconds": args.seconds, "seed": args.seed}
+    for name, notes in (("unseeded", None), ("first_click", FIRST_CLICK)):
+        out[name] = single_sample_report(args.checkpoint, args.data, args.report, n=args.n, seconds=args.seconds, seed=args.seed, seed_notes=notes)
+        r = out[name]
+        print(f"{name}: {100 * r['outside_share']:.0f}% of {args.n} samples outside real's 5-95% range in notes/s or polyphony "
+              f"({100 * r['sparse_share']:.0f}% under 3 notes/s; notes/s p5-p95 {r['notes/s']['p5']:.1f}-{r['notes/s']['p95']:.1f}, "
+              f"real {r['real notes/s']['p5']:.1f}-{r['real notes/s']['p95']:.1f})")
+    if args.record:
+        print(json.dumps({"recorded": str(update_report(args.checkpoint, single_sample_spread=out))}))
     return 0
 
 

@@ -24,15 +24,15 @@ def test_best_setting_prefers_matching_texture_over_a_higher_oa():
     rows = [row(1.1, 0.9, 0.91, 13.0, 5.0),   # best OA, 30% too many notes
             row(1.0, 0.95, 0.89, 11.5, 4.6),  # within 20% on both
             row(0.9, 0.95, 0.88, 10.2, 3.9)]  # within 20%, lower OA
-    best = best_setting(rows, REAL)
+    best = best_setting(rows, REAL, rule="mean")
     assert (best["temperature"], best["top_p"]) == (1.0, 0.95)
     assert "within 20%" in best["criterion"] and best["texture_error"] == pytest.approx(0.15)
-    assert best_setting(rows)["temperature"] == 1.1  # without real texture: plain highest OA
+    assert best_setting(rows, rule="mean")["temperature"] == 1.1  # without real texture: plain highest OA
 
 
 def test_best_setting_falls_back_to_the_closest_texture():
     rows = [row(1.1, 0.9, 0.91, 20.0, 4.0), row(1.0, 1.0, 0.60, 13.0, 5.0)]
-    best = best_setting(rows, REAL)
+    best = best_setting(rows, REAL, rule="mean")
     assert best["temperature"] == 1.0 and "closest" in best["criterion"]
 
 
@@ -47,11 +47,29 @@ def test_sweep_measures_real_texture_and_every_setting(prepared):
     assert sweep["real"]["notes_per_second"] == pytest.approx(np.mean([f["notes_per_second"] for f in ref]))
     for r in sweep["rows"]:
         assert 0.0 <= r["mean_oa"] <= 1.0 and r["notes_per_second"] > 0 and r["polyphony"] > 0
+        assert 0.0 <= r["sparse_share"] <= 1.0 and r["outside_share"] in (0.0, 0.5, 1.0)  # of 2 samples
+    seeded = sweep_sampling("checkpoints/perf-rnn.pt", prepared, "validation", temperatures=(1.0,), top_ps=(1.0,), n=2, seconds=4.0,
+                            progress=False, seed_notes="C4 E4 G4 C5")
+    assert seeded["rows"][0]["notes_per_second"] > 0  # the seed's notes are not scored, the continuation's are
 
 
 def test_best_setting_carries_the_tilt():
     rows = [{**row(1.0, 1.0, 0.9, 13.0, 4.0), "tilt": 0.0}, {**row(1.0, 1.0, 0.88, 10.5, 4.2), "tilt": -1.0}]
-    assert best_setting(rows, REAL)["tilt"] == -1.0
+    assert best_setting(rows, REAL, rule="mean")["tilt"] == -1.0
+
+
+def test_single_sample_rule_prefers_fewer_outliers_over_the_mean():
+    """A setting whose mean texture is right can still spread single samples wide; the default
+    rule picks the one with the fewest samples outside real's range, mean OA breaking near-ties."""
+    rows = [{**row(1.0, 1.0, 0.93, 10.1, 4.1), "tilt": -1.0, "outside_share": 0.40},  # right mean, wide spread
+            {**row(0.9, 1.0, 0.90, 11.5, 4.5), "tilt": 0.0, "outside_share": 0.15},
+            {**row(0.9, 0.95, 0.91, 11.0, 4.4), "tilt": 0.0, "outside_share": 0.16}]  # one sample more out of 100: a tie
+    best = best_setting(rows, REAL, n=100)
+    assert (best["temperature"], best["top_p"]) == (0.9, 0.95) and best["outside_share"] == 0.16 and "fewest" in best["criterion"]
+    assert best_setting(rows, REAL, n=1000)["top_p"] == 1.0  # with more samples, one is no longer noise
+    assert best_setting(rows, REAL, rule="mean")["tilt"] == -1.0
+    with pytest.raises(ValueError, match="unknown rule"):
+        best_setting(rows, REAL, rule="median")
 
 
 def test_recorded_tilt_is_the_default_and_explicit_requests_override_it(tmp_path):
@@ -74,3 +92,30 @@ def test_recorded_tilt_is_the_default_and_explicit_requests_override_it(tmp_path
     assert len(default) < len(off)  # the tilt makes it sparser
     bias, _ = s.density_controls(None, 11.0)
     assert torch.allclose(bias, s.time_bias(s.tilt_for(11.0)))  # a request ignores the default tilt
+
+
+def test_first_click_plays_the_model_measured_closest_to_real(tmp_path):
+    """The app lists first (and its first click plays) the model whose first clicks fell outside
+    real music's range least often, as tune_sampling --report recorded; its card says the share;
+    unmeasured models follow in their own order."""
+    import json
+    import shutil
+    from pathlib import Path
+
+    from pianogen.cards import first_click_order, model_card
+
+    shares = {"a": 0.40, "b": 0.15, "c": None}
+    models = {}
+    for name, share in shares.items():
+        ck = tmp_path / f"{name}.pt"
+        shutil.copy("checkpoints/note-rnn.pt", ck)
+        report = json.loads(Path("checkpoints/note-rnn.json").read_text())
+        report.pop("single_sample_spread", None)  # the shipped report has its own
+        if share is not None:
+            spread = {"outside_share": share, "sparse_share": 0.0}
+            report["single_sample_spread"] = {"data": "data/prepared/asap", "split": "validation-reporting", "n": 100,
+                                              "first_click": spread, "unseeded": {**spread, "outside_share": 0.2}}
+        ck.with_suffix(".json").write_text(json.dumps(report))
+        models[f"{name} (label)"] = ck
+    assert [p.stem for p in first_click_order(models).values()] == ["b", "a", "c"]
+    assert "15% of 100 first clicks and 20% of 100 unseeded samples" in model_card(models["b (label)"])

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from pianogen.evaluation.classifier_test import ClassifierTestConfig, classifier_test, separating_features
-from pianogen.evaluation.segment_features import segment_features, stability_features
+from pianogen.evaluation.segment_features import feature_matrix, stability_features
 
 #: New features shown in the report next to real music's (all are in the classifier test).
 REPORTED_FEATURES = (
@@ -46,12 +46,31 @@ class ListenerConfig:
     top: int = 6  # separating features listed per model
 
 
-def _matrix(segs: list[pd.DataFrame]) -> tuple[np.ndarray, list[str]]:
-    rows = [segment_features(s) for s in segs if len(s) >= 2]
-    if not rows:
+def segments_matrix(segs: list[pd.DataFrame]) -> tuple[np.ndarray, list[str]]:
+    """Segment features of the segments with two notes or more (see ``feature_matrix``)."""
+    usable = [s for s in segs if len(s) >= 2]
+    if not usable:
         raise ValueError("no segment has two notes")
-    names = list(rows[0])
-    return np.array([[r[n] for n in names] for r in rows]), names
+    return feature_matrix(usable)
+
+
+def single_sample_spread(x: np.ndarray, real: np.ndarray, names: list[str], empty: int = 0) -> dict:
+    """How single samples (rows of ``x``, segment features named ``names``) spread against real
+    segments (rows of ``real``) in notes/s and polyphony: each one's quantiles, the share below
+    ``SPARSE_NOTES_PER_SECOND``, and the share outside real's 5th-95th percentile range in either
+    (real against itself: about 10% by construction). ``empty``: samples with fewer than two
+    notes, counted as sparse and outside."""
+    out: dict = {}
+    outside = np.zeros(len(x), bool)
+    for f, label in (("notes_per_second", "notes/s"), ("poly_mean", "polyphony")):
+        v, r = x[:, names.index(f)], real[:, names.index(f)]
+        lo, hi = np.percentile(r, [5, 95])
+        outside |= (v < lo) | (v > hi)
+        out[label] = {f"p{q}": float(np.percentile(v, q)) for q in SPREAD_QUANTILES}
+    total = len(x) + empty
+    out["sparse share"] = float(((x[:, names.index("notes_per_second")] < SPARSE_NOTES_PER_SECOND).sum() + empty) / total)
+    out["outside real 5-95%"] = float((outside.sum() + empty) / total)
+    return out
 
 
 class Reference:
@@ -68,10 +87,10 @@ class Reference:
         from pianogen.evaluation.features import labelled_segments
 
         segs, self.groups = labelled_segments(data_dir, split, seconds)
-        self.x, self.names = _matrix(segs)
+        self.x, self.names = segments_matrix(segs)
         floor_segs, floor_groups = labelled_segments(data_dir, floor_split, seconds)
         pick = np.random.default_rng(seed).choice(len(floor_segs), min(self.cfg.n, len(floor_segs)), replace=False)
-        self.floor_x, _ = _matrix([floor_segs[i] for i in pick])
+        self.floor_x, _ = segments_matrix([floor_segs[i] for i in pick])
         self.floor_groups = [floor_groups[i] for i in pick]
         self.prompts = prompts(data_dir, split, self.cfg.continuations, self.cfg.prompt_seconds, seconds) if self.cfg.continuations else []
         self.long = []
@@ -98,21 +117,8 @@ class Reference:
         return {f: float(np.median(self.column(x, f))) for f in REPORTED_FEATURES}
 
     def spread(self, x: np.ndarray, empty: int = 0) -> dict:
-        """Notes/s and polyphony across single samples: quantiles, the share below
-        ``SPARSE_NOTES_PER_SECOND``, and the share outside real's 5th-95th percentile range in
-        either (real: about 10% by construction). ``empty``: samples with fewer than two notes,
-        counted as sparse and outside."""
-        out: dict = {}
-        outside = np.zeros(len(x), bool)
-        for f, label in (("notes_per_second", "notes/s"), ("poly_mean", "polyphony")):
-            v, r = self.column(x, f), self.column(self.x, f)
-            lo, hi = np.percentile(r, [5, 95])
-            outside |= (v < lo) | (v > hi)
-            out[label] = {f"p{q}": float(np.percentile(v, q)) for q in SPREAD_QUANTILES}
-        total = len(x) + empty
-        out["sparse share"] = float(((self.column(x, "notes_per_second") < SPARSE_NOTES_PER_SECOND).sum() + empty) / total)
-        out["outside real 5-95%"] = float((outside.sum() + empty) / total)
-        return out
+        """:func:`single_sample_spread` of samples ``x`` against this reference."""
+        return single_sample_spread(x, self.x, self.names, empty)
 
     def real_row(self) -> dict:
         """The reference's own medians and spread (the column every model is read against)."""
@@ -131,13 +137,13 @@ class Reference:
         from pianogen.evaluation.continuation import key_agreement
 
         usable = [s for s in samples if len(s) >= 2]
-        x, _ = _matrix(usable)
+        x, _ = segments_matrix(usable)
         out: dict = {"c2st": self.test(x), "separating": separating_features(self.x, x, self.names, self.cfg.top),
                      "features": self.medians(x), "spread": self.spread(x, empty=len(samples) - len(usable)), "samples": len(samples)}
         if continuations is not None and self.prompts:
             pairs = [(p, c) for p, c in zip(self.prompts, continuations) if len(c) >= 2]
-            cx, _ = _matrix([c for _, c in pairs])
-            rx, _ = _matrix([p.real for p, _ in pairs])
+            cx, _ = segments_matrix([c for _, c in pairs])
+            rx, _ = segments_matrix([p.real for p, _ in pairs])
             groups = [p.group for p, _ in pairs]
             out["continuation"] = {"c2st": self.test(cx, groups, rx, groups), "key_agreement": key_agreement(self.prompts, continuations),
                                    "nll_per_second": continuation_nll, "prompts": len(self.prompts),
