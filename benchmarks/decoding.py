@@ -93,7 +93,7 @@ def main() -> None:
             [performance.decode(r, cfg, max_note_seconds=5.0, cut_restrikes=True) for r in rows], args.seconds),
     }
     print(f"{args.checkpoint}: {args.n} samples x {args.seconds:g} s, T={args.temperature}, top-p {args.top_p}")
-    print(f"| decoding | notes/s | mean polyphony | note-time in notes > 5 s |\n| --- | ---: | ---: | ---: |")
+    print("| decoding | notes/s | mean polyphony | note-time in notes > 5 s |\n| --- | ---: | ---: | ---: |")
     for name, s in table.items():
         print(f"| {name} | {s['notes_per_second']:.1f} | {s['polyphony']:.1f} | {100 * s['long_note_share']:.0f}% |")
 

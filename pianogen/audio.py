@@ -139,7 +139,7 @@ class LiveRenderer:
 
     Feed it successive notes frames with a time ``known`` (seconds) before which each frame is
     final (as :meth:`pianogen.sampling.SequenceSampler.stream` yields them): :meth:`feed` returns
-    the audio from where the last call stopped up to ``known``, :meth:`close` the rest with a
+    the audio from where the last call stopped up to ``known``, :meth:`finish` the rest with a
     second of release. One synthesizer holds every sounding note across calls, so the pieces join
     into exactly the audio one call would give. Use it as a context manager (the synthesizer is
     freed on leaving). Raises RuntimeError where FluidSynth or a soundfont is missing.

@@ -43,3 +43,14 @@ def test_pick_top_k_top_p_and_temperature():
     sq = np.array(probs) ** 2
     assert _draws(probs, temperature=0.5, top_k=0, top_p=1.0) == pytest.approx(sq / sq.sum(), abs=0.015)
     assert _draws(probs, n=10, temperature=0.0, top_k=0, top_p=1.0).tolist() == [1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("top_p", [1.0, 0.9])
+def test_pick_never_draws_a_masked_class_and_each_row_draws_its_own(top_p):
+    """Classes at -inf (the sampler's mask) never come, wherever they sit; rows are independent."""
+    gen = torch.Generator().manual_seed(1)
+    inf = float("-inf")
+    x = torch.tensor([[inf, 0.0, inf, 0.0, inf], [2.0, inf, inf, inf, inf]]).repeat(4000, 1)
+    drawn = pick(x, 1.0, 0, top_p, gen).view(-1, 2)
+    assert set(drawn[:, 0].tolist()) == {1, 3} and set(drawn[:, 1].tolist()) == {0}
+    assert (drawn[:, 0] == 1).float().mean() == pytest.approx(0.5, abs=0.03)

@@ -8,7 +8,6 @@ import io
 import re
 import threading
 import zipfile
-from pathlib import Path
 
 import pytest
 

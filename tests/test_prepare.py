@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from conftest import CORPUS, MAESTRO_ROOT, MIDI_FILES, ROOT
-from pianogen.data import PrepareConfig, PrepareError, load_notes, load_pieces, prepare, read_midi
+from pianogen.data import PrepareConfig, load_notes, load_pieces, prepare, read_midi
 from pianogen.data.splits import hash_split, split_group
 from pianogen.io import OutputExistsError
 

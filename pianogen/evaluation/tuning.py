@@ -48,6 +48,15 @@ def _generated(sampler, **kwargs) -> list:
     return out
 
 
+def _spread(samples: list, real_x: np.ndarray, names: list[str]) -> dict:
+    """``single_sample_spread`` of notes frames against real segment features (``real_x``, ``names``);
+    samples with fewer than two notes count as empty (sparse and outside)."""
+    from pianogen.evaluation.listener import segments_matrix, single_sample_spread
+
+    usable = [g for g in samples if len(g) > 1]
+    return single_sample_spread(segments_matrix(usable)[0], real_x, names, empty=len(samples) - len(usable))
+
+
 def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation-tuning",
                    temperatures=(0.8, 0.9, 1.0, 1.1), top_ps=(0.9, 0.95, 1.0), n: int = 16, seconds: float = 20.0,
                    seed: int = 1000, progress: bool = True, tilts=(0.0,), seed_notes: str | None = None) -> dict[str, Any]:
@@ -64,7 +73,7 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     from pianogen.evaluation import reference_segments
     from pianogen.evaluation.distributions import compare_sets
     from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
-    from pianogen.evaluation.listener import segments_matrix, single_sample_spread
+    from pianogen.evaluation.listener import segments_matrix
     from pianogen.sampling import load_sampler
 
     segs = reference_segments(data_dir, split, seconds)
@@ -77,10 +86,9 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     grid = [(t, p, d) for t in temperatures for p in top_ps for d in tilts]
     for t, p, d in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
         gen = _generated(sampler, seed_notes=seed_notes, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, time_tilt=d)
-        usable = [g for g in gen if len(g) > 1]
-        feats = [piece_features(g) for g in usable]
+        feats = [piece_features(g) for g in gen if len(g) > 1]
         vs = compare_sets(feats, ref, names)
-        spread = single_sample_spread(segments_matrix(usable)[0], real_x, seg_names, empty=len(gen) - len(usable))
+        spread = _spread(gen, real_x, seg_names)
         rows.append({"temperature": t, "top_p": p, "tilt": float(d), "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
                      **{k: float(np.mean([f[k] for f in feats])) for k in TEXTURE_FEATURES},
                      "outside_share": spread["outside real 5-95%"], "sparse_share": spread["sparse share"]})
@@ -160,13 +168,11 @@ def single_sample_report(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     of ``split`` (:func:`pianogen.evaluation.listener.single_sample_spread`), with real's own
     notes/s quantiles beside them. ``seed_notes``: each sample continues them (new notes scored)."""
     from pianogen.evaluation import reference_segments
-    from pianogen.evaluation.listener import SPREAD_QUANTILES, segments_matrix, single_sample_spread
+    from pianogen.evaluation.listener import SPREAD_QUANTILES, segments_matrix
     from pianogen.sampling import load_sampler
 
     real_x, names = segments_matrix(reference_segments(data_dir, split, seconds))
-    gen = _generated(load_sampler(checkpoint), seed_notes=seed_notes, seconds=seconds, seed=seed, n=n)
-    usable = [g for g in gen if len(g) > 1]
-    spread = single_sample_spread(segments_matrix(usable)[0], real_x, names, empty=len(gen) - len(usable))
+    spread = _spread(_generated(load_sampler(checkpoint), seed_notes=seed_notes, seconds=seconds, seed=seed, n=n), real_x, names)
     rates = real_x[:, names.index("notes_per_second")]
     return {"outside_share": spread["outside real 5-95%"], "sparse_share": spread["sparse share"], "notes/s": spread["notes/s"],
             "polyphony": spread["polyphony"], "real notes/s": {f"p{q}": float(np.percentile(rates, q)) for q in SPREAD_QUANTILES},

@@ -8,7 +8,7 @@ call), the LSTM's and the heads' products took 0.15 ms instead of 1.24 ms per st
 
 :func:`int8_for_cpu` returns a copy of a loaded autoregressive model with every ``nn.Linear``
 replaced by PyTorch's dynamic int8 Linear and every LSTM/GRU by :class:`Int8RNN`, which runs
-the same cell math as :func:`pianogen.models.rnn_step.rnn_step` on int8 weights, one step at
+the same cells as :func:`pianogen.models.rnn_step.rnn_step` (``lstm_cell``, ``gru_cell``) on int8 weights, one step at
 a time (also over a whole sequence, so the likelihood code measures exactly what sampling
 plays). Embeddings, norms, attention scores and the Transformer's tied output layer stay fp32.
 Inference only; CPU only.
@@ -21,6 +21,8 @@ import warnings
 
 import torch
 import torch.nn as nn
+
+from pianogen.models.rnn_step import gru_cell, lstm_cell
 
 
 def _pack(weight: torch.Tensor, bias: torch.Tensor | None):
@@ -70,17 +72,10 @@ class Int8RNN(nn.Module):
         hs, cs = [], []
         for layer, packed in enumerate(self._packed):
             if self.is_lstm:
-                h, c = state[0][layer], state[1][layer]
-                i, f, g, o = _linear(torch.cat([x, h], 1), packed).chunk(4, 1)
-                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                h = torch.sigmoid(o) * torch.tanh(c)
+                h, c = lstm_cell(_linear(torch.cat([x, state[0][layer]], 1), packed), state[1][layer])
                 cs.append(c)
             else:
-                h = state[layer]
-                ir, iz, inn = _linear(x, packed[0]).chunk(3, 1)
-                hr, hz, hn = _linear(h, packed[1]).chunk(3, 1)
-                r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-                h = (1 - z) * torch.tanh(inn + r * hn) + z * h
+                h = gru_cell(_linear(x, packed[0]), _linear(state[layer], packed[1]), state[layer])
             hs.append(h)
             x = h
         return x, ((torch.stack(hs), torch.stack(cs)) if self.is_lstm else torch.stack(hs))
