@@ -37,6 +37,7 @@ from pianogen.checkpoints import UNTUNED  # noqa: E402
 from pianogen.cli import sampling_threads  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
+from pianogen.representations.keys import key_name, parse_key  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -304,7 +305,7 @@ def autoregressive_tab(m: Loaded) -> None:
 
 def musegan_tab(m: Loaded) -> None:
     """MuseGAN's tab: its handler (API name /generate_gan) and its layout."""
-    def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, tempo=0, progress=gr.Progress()):
+    def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, tempo=0, key=ANY_KEY, progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
             if checkpoint not in m.gan_samplers:
@@ -319,9 +320,10 @@ def musegan_tab(m: Loaded) -> None:
             if unknown:
                 raise ValueError(f"unknown voices {sorted(unknown)}: choose from melody, inner, bass")
             bpm = _bounded(tempo, "tempo", MIN_BPM, MAX_BPM) if g.musical_time and tempo else None  # 0: the model's own
+            key_class = _gan_key(g, key)
             z = interpolate(g.latent(seed_a, 1, bars), g.latent(seed_b, 1, bars), alpha)
             progress(0.2, desc="generating")
-            result = sample_gan(g, z=z, bars=bars, bpm=bpm)
+            result = sample_gan(g, z=z, seed=seed_a, bars=bars, bpm=bpm, key=key_class)  # "any" key: drawn from seed A
             notes = result.merged(0, list(voices))
             if len(notes) == 0:
                 raise ValueError("the chosen voices are silent in this sample; pick more voices or another seed")
@@ -329,7 +331,8 @@ def musegan_tab(m: Loaded) -> None:
             midi, _ = result.write_midi(folder / "sample.mid", folder / "sample-merged.mid", tracks=list(voices))
             progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": m.gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5,
-                      **({"bpm": result.bpm, "time_signature": f"{g.roll_cfg.beats_per_bar}/4"} if g.musical_time else {"bar_seconds": g.roll_cfg.seconds_per_bar()})}
+                      **({"bpm": result.bpm, "time_signature": f"{g.roll_cfg.beats_per_bar}/4"} if g.musical_time else {"bar_seconds": g.roll_cfg.seconds_per_bar()}),
+                      **({"key": result.params["keys"][0]} if g.keyed else {})}
             return _finish(notes, f"{m.gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
                            voices=result.track_notes(0, list(voices)), copy_check=m.copy_line(m.gans[checkpoint], notes))
         except (ValueError, CheckpointError) as exc:
@@ -347,6 +350,8 @@ def musegan_tab(m: Loaded) -> None:
             g0_musical = bool(m.gans) and m.gan_samplers[next(iter(m.gans))].musical_time
             tempo = gr.Slider(MIN_BPM, MAX_BPM, value=_gan_bpm(m.gan_samplers, next(iter(m.gans), None)), step=1, visible=g0_musical,
                               label="Tempo (beats per minute; 4 beats a bar; starts at the corpus' median)")
+            g0_keyed = bool(m.gans) and m.gan_samplers[next(iter(m.gans))].keyed
+            key = gr.Dropdown(KEY_CHOICES, value=ANY_KEY, visible=g0_keyed, label="Key (the signature's scale; a minor key shares its relative major's)")
             voices = gr.CheckboxGroup(["melody", "inner", "bass"], value=["melody", "inner", "bass"], label="Voices to hear")
             ggo = gr.Button("Generate", variant="primary", elem_id="generate-gan")
         with gr.Column():
@@ -354,15 +359,32 @@ def musegan_tab(m: Loaded) -> None:
     # A musical-time model's tempo starts at its corpus' median; a clock-time model has none.
     gck.change(lambda c: gr.update(visible=c in m.gan_samplers and m.gan_samplers[c].musical_time, value=_gan_bpm(m.gan_samplers, c)),
                gck, tempo, api_visibility="private")
-    ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices, tempo], gouts, api_name="generate_gan")
+    gck.change(lambda c: gr.update(visible=c in m.gan_samplers and m.gan_samplers[c].keyed), gck, key, api_visibility="private")
+    ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices, tempo, key], gouts, api_name="generate_gan")
     if m.gans:
         g0, b0 = next(iter(m.gans)), _gan_bpm(m.gan_samplers, next(iter(m.gans)))
-        gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0]],
-                    inputs=[gck, seed_a, seed_b, alpha, bars, voices, tempo], outputs=gouts, fn=generate_gan, run_on_click=True,
-                    cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only"],
+        k1 = KEY_CHOICES[1 + 2] if g0_keyed else ANY_KEY  # D major / B minor
+        gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0, ANY_KEY], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0, k1]],
+                    inputs=[gck, seed_a, seed_b, alpha, bars, voices, tempo, key], outputs=gouts, fn=generate_gan, run_on_click=True,
+                    cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only" + (", in D major" if g0_keyed else "")],
                     label="One click: a latent interpolation")
 
 
+
+
+#: The MuseGAN tab's key choices: any (drawn from seed A), then the twelve signatures.
+ANY_KEY = "any (drawn from seed A)"
+KEY_CHOICES = [ANY_KEY] + [key_name(k) for k in range(12)]
+
+
+def _gan_key(g, key) -> int | None:
+    """The key class the tab asks ``g`` for: None for "any" (or a model without keys, where only
+    "any" is accepted); a dropdown label, or a key as people write it ('G major', 'Em')."""
+    if key in (None, "", ANY_KEY):
+        return None
+    if not g.keyed:
+        raise ValueError(f"{g.name} has no key condition: leave the key at 'any'")
+    return KEY_CHOICES.index(key) - 1 if key in KEY_CHOICES else parse_key(key)
 
 
 def _gan_bpm(samplers: dict, label) -> float:

@@ -31,8 +31,20 @@ def describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
             score = r["nll_per_second"]
             label += f", {where} NLL {score:.1f} nats/s{' given density' if conditioned else ''}"
         elif "distance" in final:
-            score = final["distance"]["generated"]  # ranks GANs; the model card explains it
+            score = gan_distance(final)  # ranks GANs; the model card explains it
     return label + ")", ckpt["kind"], (conditioned, score)
+
+
+def gan_distance(final: dict, which: str = "generated") -> float:
+    """A MuseGAN report's distance to real music over the metrics every MuseGAN has (EB, UPC,
+    QN, SN, TD, and VM/VS where both sides have them): a key-conditioned model's own selection
+    distance also counts KS, which the others cannot be scored on, so GANs rank on this one.
+    ``which``: "generated" (the selection latents) or "generated_fresh_latents"."""
+    from pianogen.training.gan import metric_distance
+
+    if "real" not in final or which not in final:
+        return final["distance"][which]
+    return metric_distance(final[which], {k: v for k, v in final["real"].items() if k != "KS"})
 
 
 def first_click_order(models: dict[str, Path]) -> dict[str, Path]:
@@ -83,6 +95,9 @@ def model_card(path: Path) -> str:
                      f"corpus' median, {roll.get('tempo_bpm', 120):g} bpm) and its MIDI files carry the tempo and the metre.")
         else:
             what += " It paints on a clock: 2-second windows of 62.5 ms steps, with no beats or bar lines."
+        if info.get("config", {}).get("model_config", {}).get("keys"):
+            what += (" It takes a key: learned from crops with their annotated key signatures, it keeps to the scale asked for "
+                     "(the key menu; a minor key shares its relative major's signature, and the MIDI file states it).")
     lines = [f"**{path.stem}**: {what}"]
     data = info.get("data", {})
     corpus = trained_corpus(info) or "?"
@@ -123,9 +138,12 @@ def model_card(path: Path) -> str:
     elif "distance" in info.get("final", {}):
         final = info["final"]
         d = final["distance"]
-        score, how = (d["generated_fresh_latents"], "on latents it was not selected with") if "generated_fresh_latents" in d else (d["generated"], "")
+        which, how = ("generated_fresh_latents", "on latents it was not selected with") if "generated_fresh_latents" in d else ("generated", "")
         lines.append(f"Distance of its MuseGAN metrics (EB/UPC/QN/SN/TD) to real {final.get('reference_split', 'training')} music {how}: "
-                     f"{score:.3f} (untrained: {d['untrained']:.3f}; lower is better).".replace("  ", " "))
+                     f"{gan_distance(final, which):.3f} (untrained: {d['untrained']:.3f}; lower is better).".replace("  ", " "))
+        if "KS" in final.get(which, {}):
+            lines.append(f"Notes in the asked key's scale: {100 * final[which]['KS']:.0f}% (real music in its annotated key: "
+                         f"{100 * final['real']['KS']:.0f}%; a model that ignored the key: about 58%).")
     return "\n\n".join(lines)
 
 

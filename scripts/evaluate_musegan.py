@@ -6,7 +6,8 @@ over disjoint latent / crop sets.
 
 Generated passages come from fresh latent seeds (never the latent that selected a checkpoint).
 --listener adds, per checkpoint, the classifier test and mean OA against real crops played in
-strict time at the model's tempo (pianogen.evaluation.bars).
+strict time at the model's tempo (pianogen.evaluation.bars). --keys adds whether passages keep to
+the key asked for (a key-conditioned model gets it; pianogen.evaluation.keys).
 With --out, writes the table as JSON (atomically; --force to replace) next to the printed markdown.
 """
 
@@ -37,6 +38,7 @@ def main() -> int:
                     help="with --walk-bars, also walk with these anchor drifts (1 = independent anchors; see sampling.latent_walk)")
     ap.add_argument("--listener", type=int, default=0, metavar="N",
                     help="also run the classifier test and mean OA on N generated passages and N real crops in strict time, per checkpoint")
+    ap.add_argument("--keys", action="store_true", help="also measure the share of notes in the asked key's scale (real crops: their annotated key)")
     ap.add_argument("--out", help="also write the table as JSON here")
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out file")
     args = ap.parse_args()
@@ -58,6 +60,12 @@ def main() -> int:
             print(f"\n{Path(ck).stem}: classifier accuracy {c['logistic']['accuracy']:.2f} ± {c['logistic']['sd']:.2f} (logistic), "
                   f"{c['boosting']['accuracy']:.2f} ± {c['boosting']['sd']:.2f} (boosting); mean OA {r['mean_oa']:.2f}; harmony change "
                   f"at downbeats / other beats: real {dc['real']['ratio']:.2f}, generated {dc['generated']['ratio']:.2f}")
+    if args.keys:
+        from pianogen.evaluation.keys import key_adherence, key_markdown
+
+        table["keys"] = key_adherence(args.checkpoints, args.data, args.split, args.n, args.groups, args.seed)
+        print("\nKeeping to the key (notes in the scale; the twelve keys asked in turn):\n")
+        print(key_markdown(table["keys"]))
     if args.out:
         write_json(Path(args.out), table)
         print(json.dumps({"written": args.out}))

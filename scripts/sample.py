@@ -46,6 +46,8 @@ def main() -> int:
     ap.add_argument("--out", required=True, help="output .mid path")
     ap.add_argument("--wav", action="store_true", help="also render each sample to OUT.wav (FluidSynth, else the built-in synthesizer)")
     ap.add_argument("--bpm", type=float, help="musical-time MuseGAN: tempo in beats per minute (default: its corpus' median tempo)")
+    ap.add_argument("--key", help="key-conditioned MuseGAN: the key, e.g. 'G major', 'E minor', 'Bb' (a minor key asks for its "
+                    "relative major's signature; default: one drawn from the seed)")
     ap.add_argument("--fp32", action="store_true", help="sample perf-rnn/note-rnn with fp32 weights (default on a CPU: int8, "
                     "several times faster at batch 1, likelihood within 0.5%%; see benchmarks/int8.py)")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -61,6 +63,8 @@ def main() -> int:
         return sample_musegan(args, paths, wavs, out)
     if args.bpm is not None:
         raise ValueError("--bpm: only a musical-time MuseGAN has a tempo to set; an autoregressive model plays in performed time")
+    if args.key is not None:
+        raise ValueError("--key: only a key-conditioned MuseGAN takes a key; an autoregressive model follows its seed notes")
     sampler = load_sampler(args.checkpoint, int8=False if args.fp32 else None)
     t0, p0, tilt0 = sampler.defaults  # what sample() plays for each value left unset
     args.temperature = t0 if args.temperature is None else args.temperature
@@ -100,16 +104,23 @@ def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
         raise ValueError(f"--bpm: {args.checkpoint} is a clock-time MuseGAN (2 s bars); its tempo cannot be set")
     if args.bpm is not None and not 20 <= args.bpm <= 400:
         raise ValueError(f"--bpm {args.bpm:g}: choose a tempo between 20 and 400 beats per minute")
+    key = None
+    if args.key is not None:
+        from pianogen.representations.keys import parse_key
+
+        if not g.keyed:
+            raise ValueError(f"--key: {args.checkpoint} has no key condition (train one with train_musegan.py --keys)")
+        key = parse_key(args.key)
     bars = max(1, int(round(args.seconds / g.roll_cfg.seconds_per_bar(args.bpm))))
     t = time.perf_counter()
-    results = [sample_gan(g, seed=args.seed + i, bars=bars, bpm=args.bpm) for i in range(args.n)]
+    results = [sample_gan(g, seed=args.seed + i, bars=bars, bpm=args.bpm, key=key) for i in range(args.n)]
     seconds = time.perf_counter() - t
     for r, p in zip(results, paths):
         r.write_midi(p)
     for r, w in zip(results, wavs):
         render(r.track_notes(0), w)
     params = {"checkpoint": args.checkpoint, "seconds": bars * g.roll_cfg.seconds_per_bar(args.bpm), "bars": bars, "seed": args.seed, "n": args.n, "out": args.out,
-              **({"bpm": results[0].bpm} if g.musical_time else {})}
+              **({"bpm": results[0].bpm} if g.musical_time else {}), **({"keys": [r.params["keys"][0] for r in results]} if g.keyed else {})}
     finish(out, params, paths, wavs, [r.merged(0) for r in results], seconds)
     return 0
 

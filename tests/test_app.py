@@ -126,6 +126,24 @@ def test_musegan(client):
     assert tracks == ["melody", "inner", "bass"]
 
 
+def test_musegan_in_a_key(client):
+    """The key-conditioned MuseGAN plays the key asked for and its MIDI file states it; a model
+    without keys refuses one in a clear line."""
+    import pretty_midi
+    from gradio_client.exceptions import AppError
+
+    params = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/generate_gan"]["parameters"]
+    labels, keys = params[0]["type"]["enum"], params[7]["type"]["enum"]
+    keyed = [lb for lb in labels if lb.startswith("musegan-keys ")]
+    assert keyed and keys[3] == "D major / B minor (2 sharps)"
+    out = client.predict(keyed[0], 3, 4, 0.0, 4, ["melody", "inner", "bass"], 120, keys[3], api_name="/generate_gan")
+    assert check_outputs(out, 6)["key"] == keys[3]
+    assert [k.key_number for k in pretty_midi.PrettyMIDI(out[2]).key_signature_changes] == [2]
+    plain = [lb for lb in labels if lb.startswith("musegan-bars ")][0]
+    with pytest.raises(AppError, match="no key condition"):
+        client.predict(plain, 3, 4, 0.0, 4, ["melody"], 120, keys[3], api_name="/generate_gan")
+
+
 @pytest.mark.parametrize("args, message", [
     (("Note names", "C4 H4", None, None), "unknown note name 'H4'"),
     (("Note names", "   ", None, None), "empty seed"),
@@ -421,6 +439,7 @@ def test_hostile_requests_get_music_or_a_clear_error(client):
     info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     rnn_labels = info["/generate_rnn"]["parameters"][0]["type"]["enum"]
     gan_labels = info["/generate_gan"]["parameters"][0]["type"]["enum"]
+    key_choices = info["/generate_gan"]["parameters"][7]["type"]["enum"]
     pieces = info["/generate_rnn"]["parameters"][4]["type"]["enum"]
     hostile_text = st.sampled_from(["C4 E4", "/etc/passwd", "../../checkpoints/perf-rnn.pt", "x.mid", "C4+" * 60, "Cb-1", "B#9", "_ _ _", "\x00", "C4 " * 400])
     huge = st.floats(-1e9, 1e9, allow_nan=False)
@@ -451,9 +470,10 @@ def test_hostile_requests_get_music_or_a_clear_error(client):
 
     @cfg
     @given(st.sampled_from(gan_labels + ["x"]), st.integers(-2**40, 2**40), st.integers(-2**40, 2**40), st.one_of(st.floats(-1, 2), huge),
-           st.one_of(st.integers(-5, 20), huge), st.lists(st.sampled_from(["melody", "inner", "bass", "drums"]), max_size=4))
-    def gan(ck, a, b, alpha, bars, voices):
-        args = (ck, a, b, alpha, bars, voices)
+           st.one_of(st.integers(-5, 20), huge), st.lists(st.sampled_from(["melody", "inner", "bass", "drums"]), max_size=4),
+           st.one_of(st.floats(-100, 500), huge), st.sampled_from(key_choices + ["H major", "", "../x"]))
+    def gan(ck, a, b, alpha, bars, voices, tempo, key):
+        args = (ck, a, b, alpha, bars, voices, tempo, key)
         answered(lambda: client.predict(*args, api_name="/generate_gan"), args)
 
     rnn()

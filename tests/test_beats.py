@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from pianogen.data.beats import BeatAnnotationError, annotation_name, bar_runs, bars, load_beats, parse_annotations, read_annotations
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.beat_time import beats_to_seconds, seconds_to_beats
+from pianogen.representations.keys import in_scale_share, key_class
 
 ASAP_MINI = Path(__file__).parent / "data" / "asap-mini"
 ANNOTATIONS = sorted(ASAP_MINI.rglob("*_annotations.txt"))
@@ -170,7 +171,7 @@ def test_musical_crops_start_at_downbeats_of_whole_bars(asap_prepared):
 
     beats = load_beats(asap_prepared)
     crops = RollCrops(load_notes(asap_prepared), MUSICAL, 3, 0, beats=beats)
-    x, picks = crops.draw(32)
+    x, picks, keys = crops.draw(32)
     assert x.shape == (32, 3, 4, 48, 88) and x.any(axis=(1, 2, 3, 4)).all()
     for j, s in picks:
         table = beats[crops.piece_ids[j]]
@@ -178,6 +179,17 @@ def test_musical_crops_start_at_downbeats_of_whole_bars(asap_prepared):
         bt = crops.beat_times((j, s))
         assert len(bt) == 17 and table["downbeat"].to_numpy()[np.searchsorted(table["time"], bt[::4])].all()
     assert 60 < crops.tempo_bpm() < 200
+    # Keys move with the transposition: the notes keep to the key each crop reports, far more
+    # than to the key a semitone away.
+    assert keys.min() >= 0 and keys.max() < 12
+
+    def share(k):
+        return np.mean([in_scale_share(np.nonzero(c)[-1] + MUSICAL.low, key) for c, key in zip(x, (keys + k) % 12)])
+
+    assert share(0) > 0.8 and share(0) > share(1) + 0.2
+    _, _, untransposed = crops.draw(8, np.random.default_rng(1), transpose=0)
+    _, picks, _ = crops.draw(8, np.random.default_rng(1), transpose=0)
+    assert [key_class(beats[crops.piece_ids[j]]["key"][s // 12]) for j, s in picks] == untransposed.tolist()
     with pytest.raises(ValueError, match="needs beat annotations"):
         RollCrops(load_notes(asap_prepared), MUSICAL, 3, 0)
 
@@ -212,6 +224,43 @@ def test_musical_musegan_trains_and_writes_notated_bars(asap_prepared, tmp_path)
         assert [(t.numerator, t.denominator, t.time) for t in pm.time_signature_changes] == [(4, 4, 0.0)]
         np.testing.assert_allclose(pm.get_downbeats()[:4], [0, 8 / 3, 16 / 3, 8], atol=1e-3)  # bars are bars
     assert torch.isfinite(g.model.generator(g.latent(0, 1, 4))).all()
+
+
+def test_key_conditioned_musegan_trains_and_writes_its_key(asap_prepared, tmp_path):
+    """A keyed MuseGAN learns from crops with their annotated keys, reports KS (real crops keep
+    to their keys' scales), and writes the key asked for into its MIDI files."""
+    import pretty_midi
+
+    from pianogen.sampling import load_gan, sample_gan
+    from pianogen.training import TrainConfig, Trainer
+    from pianogen.training.gan import make_gan_task
+
+    task = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, {"g_channels": 32, "d_channels": 16, "z_dim": 8, "keys": True},
+                         out=str(tmp_path / "mgk"))
+    assert task.real_metrics["KS"] > 0.8
+    assert task.eval_keys is not None and len(set(task.eval_keys.tolist())) > 6
+    cfg = TrainConfig(max_steps=2, batch_size=4, eval_every=2, eval_tokens=0, progress=False, device="cpu", bf16=False)
+    report = Trainer(task, cfg, str(tmp_path / "mgk")).fit()
+    assert 0 <= report["final"]["generated_fresh_latents"]["KS"] <= 1
+    g = load_gan(tmp_path / "mgk.pt")
+    assert g.keyed
+    result = sample_gan(g, seed=0, bars=4, key=2)
+    assert result.params["keys"] == ["D major / B minor (2 sharps)"]
+    pm = pretty_midi.PrettyMIDI(str(result.write_midi(tmp_path / "k.mid")[0]))
+    assert [(k.key_number, k.time) for k in pm.key_signature_changes] == [(2, 0.0)]
+    drawn = [int(sample_gan(g, seed=s, bars=1).keys[0]) for s in range(8)]
+    assert drawn == [int(sample_gan(g, seed=s, bars=1).keys[0]) for s in range(8)] and len(set(drawn)) > 1  # from the seed
+    with pytest.raises(ValueError, match="musical time"):
+        make_gan_task(str(asap_prepared), 0, {}, {"g_channels": 32, "d_channels": 16, "z_dim": 8, "keys": True})
+    # Key adherence: real crops keep to their annotated keys; the shipped model, which has no key
+    # input, is scored against keys asked in turn (about chance), though its music is tonal.
+    from pianogen.evaluation.keys import key_adherence, key_markdown
+
+    table = key_adherence([tmp_path / "mgk.pt", "checkpoints/musegan-bars.pt"], asap_prepared, "train", n=12, groups=2)
+    real, shipped = table["real"], table["rows"]["musegan-bars"]["measures"]
+    assert real["in asked key"]["mean"] > 0.8 and real["best key is asked"]["mean"] > 0.3
+    assert shipped["in asked key"]["mean"] < shipped["in best key"]["mean"] - 0.1
+    assert table["rows"]["mgk"]["keyed"] and "| real (annotated key) |" in key_markdown(table)
 
 
 def _chord_roll(chords_per_beat: list[list[int]], cfg: pr.PianorollConfig) -> np.ndarray:

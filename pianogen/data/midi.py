@@ -300,15 +300,18 @@ def _instrument(notes: pd.DataFrame, program: int, name: str):
 
 
 def tracks_to_pretty_midi(tracks: dict[str, pd.DataFrame], program: int = 0, resolution: int = 960, bpm: float = 120.0,
-                          time_signature: tuple[int, int] | None = None):
+                          time_signature: tuple[int, int] | None = None, key_tonic: int | None = None):
     """One named instrument per entry of ``tracks`` (e.g. MuseGAN voices). ``bpm`` is the file's
     tempo and ``time_signature`` (numerator, denominator) its metre from time 0, so that music
-    written in strict time at ``bpm`` shows its bars as bars in a score editor."""
+    written in strict time at ``bpm`` shows its bars as bars in a score editor; ``key_tonic``
+    (pitch class 0-11 of a major key) its key signature."""
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=float(bpm))
     if time_signature is not None:
         pm.time_signature_changes.append(pretty_midi.TimeSignature(int(time_signature[0]), int(time_signature[1]), 0.0))
+    if key_tonic is not None:  # pretty_midi's key numbers 0-11 are the major keys C..B
+        pm.key_signature_changes.append(pretty_midi.KeySignature(int(key_tonic) % 12, 0.0))
     for name, notes in tracks.items():
         pm.instruments.append(_instrument(notes, program, name))
     return pm

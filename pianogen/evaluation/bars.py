@@ -86,7 +86,7 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     g = load_gan(checkpoint)
     cfg = g.roll_cfg
     crops = real_crops(data_dir, split, cfg, velocity=True)
-    real, picks = crops.draw(n, np.random.default_rng(seed), transpose=0)
+    real, picks, _ = crops.draw(n, np.random.default_rng(seed), transpose=0)
     real_notes = [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in real]
     real_groups = [split_group(crops.piece_ids[j]) for j, _ in picks]
     gen = sample_gan(g, seed=seed, n=n, bars=cfg.n_bars)

@@ -18,6 +18,8 @@ MIDI pitch of pitch index 0 (for pitch classes).
   In musical time (12 steps per beat) the paper's threshold means a 32nd note again: 2 steps
   (1/6 beat, the shortest whole number of steps not below 1/8 beat).
 - VM, VS (pianogen's, with a velocity roll): mean and spread of the decoded notes' velocities.
+- KS (pianogen's, for a key-conditioned model): share of notes (onsets, all tracks) whose
+  pitch class lies in the scale of each sample's key (asked for, or annotated for real crops).
 - TD: tonal distance between two tracks: per bar, each track's chroma (L1-normalized) is
   projected to the 6-D tonal centroid space of Harte et al. (2006) (fifths, minor and
   major thirds; radii 1, 1, 0.5) and the Euclidean distance is averaged over bars where
@@ -132,3 +134,19 @@ def velocity_metrics(rolls: np.ndarray, velocity: np.ndarray, tracks: tuple[str,
         out[f"VM/{t}"] = float(x.mean()) if x.size else float("nan")
         out[f"VS/{t}"] = float(x.std()) if x.size else float("nan")
     return out
+
+
+def key_scale_share(rolls: np.ndarray, keys, low: int) -> float:
+    """KS: share of all notes (onsets, every track) of rolls (samples, tracks, bars, steps,
+    pitches) whose pitch class lies in the scale of that sample's key class (``keys``, one per
+    sample; samples whose key is negative, unknown, are left out). nan without notes."""
+    from pianogen.representations.keys import scale_mask
+    from pianogen.representations.pianoroll import onsets
+
+    keys = np.asarray(keys, dtype=np.int64)
+    known = keys >= 0
+    counts = onsets(np.asarray(rolls)[known]).sum(axis=(1, 2, 3))  # (samples, pitches): notes per key
+    pcs = (np.arange(counts.shape[-1]) + low) % 12
+    inside = np.stack([scale_mask(k)[pcs] for k in keys[known]]) if known.any() else np.zeros_like(counts, dtype=bool)
+    total = counts.sum()
+    return float((counts * inside).sum() / total) if total else float("nan")

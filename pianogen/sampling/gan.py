@@ -16,13 +16,15 @@ class GANResult:
     """Generated pianorolls and their notes, for ``n`` samples."""
 
     def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict, velocity: np.ndarray | None = None,
-                 bpm: float | None = None):
+                 bpm: float | None = None, keys: np.ndarray | None = None):
         """``rolls``: binary (n, tracks, bars, steps, pitches); ``velocity``: the generator's
         velocity rolls of the same shape in [0, 1], or None (every note at the config's velocity).
-        A musical-time model's bars play in strict time at ``bpm`` (default: its corpus' median)."""
+        A musical-time model's bars play in strict time at ``bpm`` (default: its corpus' median).
+        ``keys``: each sample's key class (:mod:`pianogen.representations.keys`), for a
+        key-conditioned model."""
         from pianogen.representations.pianoroll import roll_to_notes
 
-        self.z, self.rolls, self.roll_cfg, self.params, self.velocity = z, rolls, roll_cfg, params, velocity
+        self.z, self.rolls, self.roll_cfg, self.params, self.velocity, self.keys = z, rolls, roll_cfg, params, velocity, keys
         self.tracks = roll_cfg.tracks
         self.bpm = roll_cfg.playback_bpm(bpm)
         self.notes = [roll_to_notes(r, roll_cfg, velocity=None if velocity is None else velocity[i], bpm=self.bpm) for i, r in enumerate(rolls)]  # each with a "track" column
@@ -40,11 +42,14 @@ class GANResult:
     def write_midi(self, multi_path, merged_path=None, i: int = 0, tracks: list[str] | None = None) -> list[Path]:
         """One named piano track per voice in ``multi_path``; all voices on one track in
         ``merged_path``. A musical-time model's files carry its tempo and metre (bars are bars in a
-        score editor); a clock-time model's play at 120 bpm with no metre stated."""
+        score editor); a clock-time model's play at 120 bpm with no metre stated. A key-conditioned
+        model's files state the key signature asked for."""
         from pianogen.data.midi import tracks_to_pretty_midi, write_pretty_midi
 
         cfg = self.roll_cfg
         timing = {"bpm": self.bpm, "time_signature": (cfg.beats_per_bar, 4)} if cfg.musical_time else {}
+        if self.keys is not None:
+            timing["key_tonic"] = int(self.keys[i])
         out = [write_pretty_midi(tracks_to_pretty_midi(self.track_notes(i, tracks), **timing), multi_path)]
         if merged_path is not None:
             out.append(write_pretty_midi(tracks_to_pretty_midi({"Piano": self.merged(i, tracks)}, **timing), merged_path))
@@ -87,19 +92,42 @@ class GANSampler:
         """True when the model's bars are notated bars (beats, a tempo), not spans of seconds."""
         return self.roll_cfg.musical_time
 
+    @property
+    def keyed(self) -> bool:
+        """True when the model is conditioned on a key signature (``generate(key=...)``)."""
+        return bool(self.model.config.keys)
+
+    def keys_for(self, key: int | None, seed: int, n: int) -> torch.Tensor | None:
+        """(n,) key classes for a keyed model: ``key`` for every sample, or where None one drawn per
+        sample from ``seed`` (evenly over the twelve); None for a model without keys (which
+        refuses a ``key``)."""
+        from pianogen.representations.keys import N_KEYS
+
+        if not self.keyed:
+            if key is not None:
+                raise ValueError(f"{self.path}: this MuseGAN has no key condition")
+            return None
+        if key is None:
+            return torch.randint(0, N_KEYS, (n,), generator=torch.Generator().manual_seed(int(seed) + 7919))
+        if not 0 <= int(key) < N_KEYS:
+            raise ValueError(f"key must be a class 0-11 (the major tonic's pitch class), not {key}")
+        return torch.full((n,), int(key), dtype=torch.long)
+
     @torch.inference_mode()
     def generate(self, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int | None = None,
-                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None) -> GANResult:
+                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key: int | None = None) -> GANResult:
         """``n`` passages of ``bars`` bars from latents ``z`` (default: those ``seed`` gives); a
-        musical-time model plays them at ``bpm`` (default: its corpus' median tempo)."""
+        musical-time model plays them at ``bpm`` (default: its corpus' median tempo); a keyed
+        model keeps to ``key``'s scale (a class 0-11; default: drawn from ``seed``)."""
         bars = bars or self.roll_cfg.n_bars
         if bars < 1:
             raise ValueError("bars must be at least 1")
         z = z if z is not None else self.latent(seed, n, bars)
+        keys = self.keys_for(key, seed, int(next(iter(z.values())).shape[0]))
         from pianogen.models.musegan import split_velocity
         from pianogen.representations.pianoroll import binarize
 
-        out = self.model.generator({k: v.to(self.device) for k, v in z.items()}).float().cpu()
+        out = self.model.generator({k: v.to(self.device) for k, v in z.items()}, None if keys is None else keys.to(self.device)).float().cpu()
         probs, velocity = split_velocity(out, self.model.config)
         if bernoulli:
             probs = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed)))
@@ -107,7 +135,12 @@ class GANSampler:
         params = {"checkpoint": str(self.path), "seed": seed, "n": int(probs.shape[0]), "bars": int(probs.shape[2]), "threshold": threshold, "bernoulli": bernoulli}
         if self.musical_time:
             params["bpm"] = self.roll_cfg.playback_bpm(bpm)
-        return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy(), bpm)
+        if keys is not None:
+            from pianogen.representations.keys import key_name
+
+            params["keys"] = [key_name(k) for k in keys.tolist()]
+        return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy(), bpm,
+                         None if keys is None else keys.numpy())
 
 
 def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None,
@@ -165,11 +198,12 @@ def load_gan(checkpoint: str | os.PathLike, device: str = "cpu") -> GANSampler:
 
 
 def sample_gan(checkpoint, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int = 4,
-               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None) -> GANResult:
+               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key: int | None = None) -> GANResult:
     """Generate ``n`` multi-track passages of ``bars`` bars from a MuseGAN checkpoint.
 
     ``z`` (from :meth:`GANSampler.latent` or :func:`interpolate`) overrides ``seed``/``n``.
-    Output is binarized at ``threshold``, or by Bernoulli sampling (seeded) if asked.
+    Output is binarized at ``threshold``, or by Bernoulli sampling (seeded) if asked. A
+    key-conditioned model keeps to ``key`` (class 0-11, :mod:`pianogen.representations.keys`).
     """
     sampler = checkpoint if isinstance(checkpoint, GANSampler) else load_gan(checkpoint)
-    return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm)
+    return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm, key)

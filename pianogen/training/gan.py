@@ -9,6 +9,11 @@ With a velocity roll (``MuseGANConfig.velocity``) the real crops carry each note
 the evaluation adds each track's velocity mean and spread (VM, VS; MIDI velocity / 127, over
 sounding steps) to the metrics.
 
+With a key condition (``MuseGANConfig.keys``, musical time only: the key signatures come from the
+beat annotations) every real crop comes with its key, the fakes the critic compares it with are
+asked for the same keys, and the metrics add KS, the share of notes in the asked key's scale
+(real crops: in their annotated key's), to the selection distance.
+
 Evaluation generates samples from a fixed latent, binarizes them at 0.5 and computes
 MuseGAN's metrics (EB, UPC, QN, TD, and pianogen's SN) against the same metrics on a fixed
 set of real crops from the *tuning half* of the validation split (``validation-tuning``: half
@@ -29,11 +34,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from pianogen.data.beats import bar_runs, metre_counts
+from pianogen.data.beats import NO_KEY, bar_runs, metre_counts
 from pianogen.data.corpus import corpus_name
-from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
+from pianogen.metrics.musegan import key_scale_share, musegan_metrics, velocity_metrics
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
+from pianogen.representations.keys import N_KEYS, key_class
 from pianogen.training.loop import Task, process_rank
 
 
@@ -47,17 +53,19 @@ class GANConfig:
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor, key: torch.Tensor | None = None) -> torch.Tensor:
     """WGAN-GP's penalty (Gulrajani et al. 2017): mean over the batch of (||grad_x D(x)|| - 1)^2
-    at x = alpha * real + (1 - alpha) * fake, differentiable for the critic's update.
-    In fp32: the penalty needs precise gradients."""
+    at x = alpha * real + (1 - alpha) * fake, differentiable for the critic's update (``key``:
+    the pair's key classes, for a key-conditioned critic). In fp32: the penalty needs precise
+    gradients."""
     mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    grads = torch.autograd.grad(critic(mix).sum(), mix, create_graph=True)[0]
+    scores = critic(mix) if key is None else critic(mix, key)
+    grads = torch.autograd.grad(scores.sum(), mix, create_graph=True)[0]
     return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 #: The metrics the selection distance compares, each with the span that scales it to about [0, 1].
-METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25}
+METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5}
 
 
 def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
@@ -84,13 +92,16 @@ class RollCrops:
     piece is laid on its own annotated ``beats`` ({piece_id: beat table}) and a crop starts at a
     downbeat that opens ``n_bars`` whole bars of ``cfg.beats_per_bar`` beats (see
     :func:`pianogen.data.beats.bar_runs`); pieces without annotations or such bars are left out
-    (``skipped``), and :meth:`beat_times` gives a crop's own beats for playback in its time."""
+    (``skipped``), and :meth:`beat_times` gives a crop's own beats for playback in its time.
+    Each crop's key (:mod:`pianogen.representations.keys` class of the key signature in effect
+    at its first beat, moved with its transposition) comes with it; -1 where none is known
+    (clock time)."""
 
     def __init__(self, notes: pd.DataFrame, cfg: pr.PianorollConfig, transpose: int, seed: int, velocity: bool = False,
                  beats: dict[str, pd.DataFrame] | None = None):
         self.cfg, self.transpose, self.velocity = cfg, transpose, velocity
         self.length = cfg.n_bars * cfg.steps_per_bar
-        self.rolls, self.starts, self.beats, self.piece_ids, self.skipped = [], [], [], [], 0
+        self.rolls, self.starts, self.beats, self.keys, self.piece_ids, self.skipped = [], [], [], [], [], 0
         if cfg.musical_time and beats is None:
             raise ValueError("a musical-time pianoroll needs beat annotations (prepare a corpus that has them)")
         for pid, g in notes.groupby("piece_id", sort=True):
@@ -108,6 +119,7 @@ class RollCrops:
                     self.skipped += 1
                     continue
                 self.beats.append(times)
+                self.keys.append(np.array([key_class(k) if k != NO_KEY else -1 for k in b["key"]], dtype=np.int64))
             else:
                 roll = pr.notes_to_roll(g, cfg, velocity=velocity)
                 if roll.shape[1] <= self.length:
@@ -127,13 +139,13 @@ class RollCrops:
         """How many distinct crops (start positions) there are to draw from."""
         return int(sum(r.shape[1] - self.length if s is None else len(s) for r, s in zip(self.rolls, self.starts)))
 
-    def draw(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> tuple[np.ndarray, list[tuple[int, int]]]:
-        """``n`` crops and, per crop, (piece index, start step); ``rng`` and ``transpose`` default
-        to the training ones."""
+    def draw(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> tuple[np.ndarray, list[tuple[int, int]], np.ndarray]:
+        """``n`` crops, per crop (piece index, start step), and their keys ((n,) classes, -1 where
+        unknown); ``rng`` and ``transpose`` default to the training ones."""
         rng = rng or self.rng
         transpose = self.transpose if transpose is None else transpose
         out = np.zeros((n,) + self.cfg.shape, dtype=np.float32)
-        picks = []
+        picks, keys = [], np.full(n, -1, dtype=np.int64)
         while len(picks) < n:
             j = int(rng.choice(len(self.rolls), p=self.weights))
             roll, starts = self.rolls[j], self.starts[j]
@@ -141,17 +153,25 @@ class RollCrops:
             crop = roll[:, s : s + self.length]
             if not crop.any():
                 continue
+            k = 0
             if transpose:
-                keys = np.nonzero(crop.any(axis=(0, 1)))[0]
-                k = int(rng.integers(max(-transpose, -keys.min()), min(transpose, crop.shape[2] - 1 - keys.max()) + 1))
+                sounding = np.nonzero(crop.any(axis=(0, 1)))[0]
+                k = int(rng.integers(max(-transpose, -sounding.min()), min(transpose, crop.shape[2] - 1 - sounding.max()) + 1))
                 crop = np.roll(crop, k, axis=2)
+            if self.keys and self.keys[j][s // self.cfg.steps_per_beat] >= 0:
+                keys[len(picks)] = (self.keys[j][s // self.cfg.steps_per_beat] + k) % N_KEYS
             out[len(picks)] = pr.to_bars(crop, self.cfg)
             picks.append((j, s))
-        return (out / 127.0 if self.velocity else out), picks
+        return (out / 127.0 if self.velocity else out), picks, keys
 
     def sample(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> np.ndarray:
         """``n`` crops (see :meth:`draw`)."""
         return self.draw(n, rng, transpose)[0]
+
+    def sample_keyed(self, n: int, rng: np.random.Generator | None = None, transpose: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` crops and their keys (see :meth:`draw`)."""
+        crops, _, keys = self.draw(n, rng, transpose)
+        return crops, keys
 
     def beat_times(self, pick: tuple[int, int]) -> np.ndarray:
         """Musical time: the seconds of the beats a crop (a :meth:`draw` pick) spans, its start
@@ -173,6 +193,8 @@ class GANTask(Task):
                  beats: dict[str, pd.DataFrame] | None = None):
         self.roll_cfg, self.gan, self.data_dir, self.out, self.beats = roll_cfg, gan, data_dir, out, beats
         torch.manual_seed(seed)
+        if model_cfg.keys and not roll_cfg.musical_time:
+            raise ValueError("a key condition needs key signatures: train in musical time (--roll-steps-per-beat 12) on an annotated corpus")
         self.net = MuseGAN(model_cfg)
         self.models = {"generator": self.net.generator, "critic": self.net.critic}
         train_ids = set(pieces.loc[pieces["split"] == "train", "piece_id"])
@@ -193,11 +215,18 @@ class GANTask(Task):
             ref_crops, self.reference_split = RollCrops(notes[notes["piece_id"].isin(ref_ids)], roll_cfg, 0, 0, vel, beats), gan.reference_split
         except ValueError:  # the split is empty, or no piece in it is long enough for one sample
             ref_crops, self.reference_split = self.crops, "train"
-        real = ref_crops.sample(gan.real_reference, np.random.default_rng(12345), transpose=0)
+        real, _, real_keys = ref_crops.draw(gan.real_reference, np.random.default_rng(12345), transpose=0)
         self.real = real > 0
-        self.real_metrics = self._metrics(self.real, real if vel else None)
-        self.eval_z = self.net.sample_latent(gan.eval_samples, generator=torch.Generator().manual_seed(2024))
+        self.real_metrics = self._metrics(self.real, real if vel else None, real_keys if model_cfg.keys else None)
+        self.eval_z, self.eval_keys = self._fixed_latents(2024)
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))
+
+    def _fixed_latents(self, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
+        """Evaluation latents from ``seed`` and, for a key-conditioned model, keys drawn evenly
+        from the twelve (so every key is asked for, not only the corpus' common ones)."""
+        gen = torch.Generator().manual_seed(seed)
+        z = self.net.sample_latent(self.gan.eval_samples, generator=gen)
+        return z, (torch.randint(0, N_KEYS, (self.gan.eval_samples,), generator=gen) if self.net.config.keys else None)
 
     def checkpoint_module(self):
         return self.net
@@ -217,18 +246,21 @@ class GANTask(Task):
         for p in self.net.critic.parameters():
             p.requires_grad_(True)
         for _ in range(self.gan.n_critic):
-            real = self._channels(torch.from_numpy(self.crops.sample(bs)).float().to(dev))
+            crops, keys = self.crops.sample_keyed(bs)
+            real = self._channels(torch.from_numpy(crops).float().to(dev))
+            # A keyed model's fakes are asked for the real batch's keys: the critic compares like with like.
+            key = torch.from_numpy(keys).to(dev) if self.net.config.keys else None
             with torch.no_grad(), trainer.autocast():
-                fake = G(self._latent(bs, dev)).float()
+                fake = G(self._latent(bs, dev), key).float()
             with trainer.autocast():
-                d_real, d_fake = D(real).float().mean(), D(fake).float().mean()
-            gp = gradient_penalty(D, real, fake, torch.rand(bs, 1, 1, 1, 1, device=dev))
+                d_real, d_fake = D(real, key).float().mean(), D(fake, key).float().mean()
+            gp = gradient_penalty(D, real, fake, torch.rand(bs, 1, 1, 1, 1, device=dev), key)
             d_loss = d_fake - d_real + self.gan.gp_weight * gp
             trainer.backward(d_loss, "critic")
         for p in self.net.critic.parameters():
             p.requires_grad_(False)  # the generator step needs no critic gradients
         with trainer.autocast():
-            g_loss = -D(G(self._latent(bs, dev))).float().mean()
+            g_loss = -D(G(self._latent(bs, dev), key), key).float().mean()
         trainer.backward(g_loss, "generator")
         return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()), "wasserstein": float((d_real - d_fake).detach()), "gp": float(gp.detach())}
 
@@ -239,23 +271,32 @@ class GANTask(Task):
         frames = (crops > 0).float() if c.velocity else crops
         return torch.cat([frames] + [rising_edges(frames)] * c.onsets + [crops] * c.velocity, 1)
 
-    def _metrics(self, frames: np.ndarray, velocity: np.ndarray | None) -> dict[str, float]:
+    def _metrics(self, frames: np.ndarray, velocity: np.ndarray | None, keys: np.ndarray | None = None) -> dict[str, float]:
         m = musegan_metrics(frames, self.roll_cfg.tracks, self.roll_cfg.low, self.roll_cfg.qn_steps)
-        return {**m, **velocity_metrics(frames, velocity, self.roll_cfg.tracks)} if velocity is not None else m
+        if velocity is not None:
+            m.update(velocity_metrics(frames, velocity, self.roll_cfg.tracks))
+        if keys is not None:
+            m["KS"] = key_scale_share(frames, keys, self.roll_cfg.low)
+        return m
 
     @torch.no_grad()
-    def generate(self, device, z=None) -> tuple[np.ndarray, np.ndarray | None]:
+    def generate(self, device, z=None, keys: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """(binary frame rolls (n, tracks, bars, steps, pitches), velocity rolls or None) from
-        latents (default: the fixed evaluation latents), decoded as the sampler decodes them."""
+        latents and keys (default: the fixed evaluation ones), decoded as the sampler decodes them."""
         was = self.net.generator.training
         self.net.generator.eval()
-        z = {k: v.to(device) for k, v in (z or self.eval_z).items()}
-        notes, vel = split_velocity(self.net.generator(z).float().cpu().numpy(), self.net.config)
+        if z is None:
+            z, keys = self.eval_z, self.eval_keys
+        z = {k: v.to(device) for k, v in z.items()}
+        out = self.net.generator(z, None if keys is None else keys.to(device))
+        notes, vel = split_velocity(out.float().cpu().numpy(), self.net.config)
         self.net.generator.train(was)
         return pr.binarize(notes, self.net.config.n_tracks, 0.5), vel
 
-    def _generated_metrics(self, device, z=None) -> dict[str, float]:
-        return self._metrics(*self.generate(device, z))
+    def _generated_metrics(self, device, z=None, keys: torch.Tensor | None = None) -> dict[str, float]:
+        if z is None:
+            z, keys = self.eval_z, self.eval_keys
+        return self._metrics(*self.generate(device, z, keys), None if keys is None else keys.numpy())
 
     def evaluate(self, trainer):
         """Metric distance of generated to real rolls. Under torchrun only rank 0 generates and
@@ -281,8 +322,7 @@ class GANTask(Task):
 
         gen = self._generated_metrics(trainer.device)
         # Fresh latents (a seed the selection never saw): the number to report.
-        fresh_z = self.net.sample_latent(self.gan.eval_samples, generator=torch.Generator().manual_seed(777))
-        fresh = self._generated_metrics(trainer.device, fresh_z)
+        fresh = self._generated_metrics(trainer.device, *self._fixed_latents(777))
         table = {
             "reference_split": self.reference_split,
             "real": self.real_metrics,
