@@ -248,6 +248,10 @@ def test_key_conditioned_musegan_trains_and_writes_its_key(asap_prepared, tmp_pa
     assert result.params["keys"] == ["D major / B minor (2 sharps)"]
     pm = pretty_midi.PrettyMIDI(str(result.write_midi(tmp_path / "k.mid")[0]))
     assert [(k.key_number, k.time) for k in pm.key_signature_changes] == [(2, 0.0)]
+    assert sample_gan(g, seed=0, n=3, bars=1, key=[0, 5, 11]).keys.tolist() == [0, 5, 11]  # one key per passage
+    for bad in ([0, 12], [0, 5, 7], 12):
+        with pytest.raises(ValueError, match="key must be a class 0-11"):
+            sample_gan(g, seed=0, n=2, bars=1, key=bad)
     drawn = [int(sample_gan(g, seed=s, bars=1).keys[0]) for s in range(8)]
     assert drawn == [int(sample_gan(g, seed=s, bars=1).keys[0]) for s in range(8)] and len(set(drawn)) > 1  # from the seed
     with pytest.raises(ValueError, match="musical time"):

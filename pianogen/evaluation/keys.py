@@ -40,11 +40,6 @@ def passage_key_measures(rolls: np.ndarray, keys: np.ndarray, low: int) -> dict[
     return {"in asked key": float(np.mean(asked)), "in best key": float(np.mean(best)), "best key is asked": float(np.mean(hit))}
 
 
-def _summary(groups: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    return {k: {"mean": float(np.mean([g[k] for g in groups])), "sd": float(np.std([g[k] for g in groups], ddof=1)) if len(groups) > 1 else 0.0}
-            for k in groups[0]}
-
-
 def key_adherence(checkpoints: list[str | os.PathLike], data_dir: str | os.PathLike, split: str, n: int = 48, groups: int = 4,
                   seed: int = 5000) -> dict[str, Any]:
     """Real crops of ``split`` (whole bars at the first checkpoint's settings, each in its
@@ -54,6 +49,7 @@ def key_adherence(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     from pathlib import Path
 
     from pianogen.evaluation.bars import real_crops
+    from pianogen.evaluation.musegan_table import _summarize
     from pianogen.sampling import load_gan, sample_gan
 
     gans = [load_gan(c) for c in checkpoints]
@@ -67,21 +63,10 @@ def key_adherence(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     asked = np.arange(n) % N_KEYS
     rows = {}
     for g in gans:
-        per_group = []
-        for i in range(groups):
-            if g.keyed:  # one call per key: the sampler asks one key for the whole batch
-                rolls = np.concatenate([sample_gan(g, z=_subset(g.latent(seed + i, n, cfg.n_bars), asked == k), bars=cfg.n_bars, key=k).rolls
-                                        for k in range(N_KEYS)])
-                keys = np.concatenate([asked[asked == k] for k in range(N_KEYS)])
-            else:
-                rolls, keys = sample_gan(g, seed=seed + i, n=n, bars=cfg.n_bars).rolls, asked
-            per_group.append(passage_key_measures(rolls, keys, cfg.low))
-        rows[Path(g.path).stem] = {"keyed": g.keyed, "measures": _summary(per_group)}
-    return {"real": _summary(real), "rows": rows, "settings": {"data": str(data_dir), "split": split, "n": n, "groups": groups, "seed": seed}}
-
-
-def _subset(z: dict, mask: np.ndarray) -> dict:
-    return {k: v[mask] for k, v in z.items()}
+        per_group = [passage_key_measures(sample_gan(g, seed=seed + i, n=n, bars=cfg.n_bars, key=asked if g.keyed else None).rolls, asked, cfg.low)
+                     for i in range(groups)]
+        rows[Path(g.path).stem] = {"keyed": g.keyed, "measures": _summarize(per_group)}
+    return {"real": _summarize(real), "rows": rows, "settings": {"data": str(data_dir), "split": split, "n": n, "groups": groups, "seed": seed}}
 
 
 def key_markdown(table: dict[str, Any]) -> str:

@@ -97,10 +97,10 @@ class GANSampler:
         """True when the model is conditioned on a key signature (``generate(key=...)``)."""
         return bool(self.model.config.keys)
 
-    def keys_for(self, key: int | None, seed: int, n: int) -> torch.Tensor | None:
-        """(n,) key classes for a keyed model: ``key`` for every sample, or where None one drawn per
-        sample from ``seed`` (evenly over the twelve); None for a model without keys (which
-        refuses a ``key``)."""
+    def keys_for(self, key, seed: int, n: int) -> torch.Tensor | None:
+        """(n,) key classes for a keyed model: ``key`` (one class for every sample, or one per
+        sample), or where None one drawn per sample from ``seed`` (evenly over the twelve); None
+        for a model without keys (which refuses a ``key``)."""
         from pianogen.representations.keys import N_KEYS
 
         if not self.keyed:
@@ -109,16 +109,17 @@ class GANSampler:
             return None
         if key is None:
             return torch.randint(0, N_KEYS, (n,), generator=torch.Generator().manual_seed(int(seed) + 7919))
-        if not 0 <= int(key) < N_KEYS:
-            raise ValueError(f"key must be a class 0-11 (the major tonic's pitch class), not {key}")
-        return torch.full((n,), int(key), dtype=torch.long)
+        keys = torch.as_tensor(np.asarray(key, dtype=np.int64)).expand(n) if np.ndim(key) == 0 else torch.as_tensor(np.asarray(key, dtype=np.int64))
+        if keys.shape != (n,) or not bool(((keys >= 0) & (keys < N_KEYS)).all()):
+            raise ValueError(f"key must be a class 0-11 (the major tonic's pitch class), one or one per sample ({n}), not {key}")
+        return keys.clone()
 
     @torch.inference_mode()
     def generate(self, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int | None = None,
-                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key: int | None = None) -> GANResult:
+                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key=None) -> GANResult:
         """``n`` passages of ``bars`` bars from latents ``z`` (default: those ``seed`` gives); a
         musical-time model plays them at ``bpm`` (default: its corpus' median tempo); a keyed
-        model keeps to ``key``'s scale (a class 0-11; default: drawn from ``seed``)."""
+        model keeps to ``key``'s scale (a class 0-11, or one per passage; default: drawn from ``seed``)."""
         bars = bars or self.roll_cfg.n_bars
         if bars < 1:
             raise ValueError("bars must be at least 1")
@@ -198,12 +199,12 @@ def load_gan(checkpoint: str | os.PathLike, device: str = "cpu") -> GANSampler:
 
 
 def sample_gan(checkpoint, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int = 4,
-               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key: int | None = None) -> GANResult:
+               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key=None) -> GANResult:
     """Generate ``n`` multi-track passages of ``bars`` bars from a MuseGAN checkpoint.
 
     ``z`` (from :meth:`GANSampler.latent` or :func:`interpolate`) overrides ``seed``/``n``.
     Output is binarized at ``threshold``, or by Bernoulli sampling (seeded) if asked. A
-    key-conditioned model keeps to ``key`` (class 0-11, :mod:`pianogen.representations.keys`).
+    key-conditioned model keeps to ``key`` (class 0-11, or one per passage; :mod:`pianogen.representations.keys`).
     """
     sampler = checkpoint if isinstance(checkpoint, GANSampler) else load_gan(checkpoint)
     return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm, key)

@@ -158,8 +158,9 @@ class RollCrops:
                 sounding = np.nonzero(crop.any(axis=(0, 1)))[0]
                 k = int(rng.integers(max(-transpose, -sounding.min()), min(transpose, crop.shape[2] - 1 - sounding.max()) + 1))
                 crop = np.roll(crop, k, axis=2)
-            if self.keys and self.keys[j][s // self.cfg.steps_per_beat] >= 0:
-                keys[len(picks)] = (self.keys[j][s // self.cfg.steps_per_beat] + k) % N_KEYS
+            key = self.keys[j][s // self.cfg.steps_per_beat] if self.keys else -1
+            if key >= 0:
+                keys[len(picks)] = (key + k) % N_KEYS
             out[len(picks)] = pr.to_bars(crop, self.cfg)
             picks.append((j, s))
         return (out / 127.0 if self.velocity else out), picks, keys
