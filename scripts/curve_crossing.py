@@ -13,21 +13,20 @@ from pianogen.cli import parser, run
 
 
 def main() -> int:
-    import json
     from pathlib import Path
 
-    from pianogen.evaluation.curves import crossing, eval_curve, power_law_fit, predict
+    from pianogen.evaluation.curves import crossing, eval_curve, power_law_fit, predict, read_run
 
     ap = parser(__doc__, "python scripts/curve_crossing.py checkpoints/transformer.json checkpoints/perf-rnn.json")
-    ap.add_argument("challenger", help="NAME.json of the run that starts behind")
-    ap.add_argument("leader", help="NAME.json of the run that starts ahead")
+    ap.add_argument("challenger", help="NAME.json of the run that starts behind (A.json+B.json: a run continued in legs)")
+    ap.add_argument("leader", help="NAME.json of the run that starts ahead (A.json+B.json: a run continued in legs)")
     ap.add_argument("--at", type=float, nargs="+", default=[90, 180, 360, 720], help="minutes to project both curves to")
     ap.add_argument("--subset", action="store_true", help="fit the evaluation-subset curves as logged, without moving each onto "
                     "its run's final full-validation number")
     args = ap.parse_args()
     fits, curves = {}, {}
     for role, path in (("challenger", args.challenger), ("leader", args.leader)):
-        report = json.loads(Path(path).read_text(encoding="utf-8"))
+        report = read_run(path)
         curves[role] = eval_curve(report, on_full_split=not args.subset)
         fits[role] = power_law_fit(*curves[role])
         f = fits[role]

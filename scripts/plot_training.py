@@ -2,8 +2,12 @@
 """Plot validation NLL against training minutes and tokens seen for training runs.
 
 Each argument is a run's NAME.json (written by train_autoregressive.py or train_musegan.py), optionally
-labelled as LABEL=NAME.json. NLL is per second of music, so event and note models share an
-axis; each run is measured on its own validation split (say which in the label).
+labelled as LABEL=NAME.json. A run trained in legs (each continuing the last with --init) is
+given as A.json+B.json+..., drawn as one curve from the first leg's start. NLL is per second of
+music, so event and note models share an axis; each run is measured on its own validation split
+(say which in the label). A run whose final validation scored only part of the split (what
+fitted its time limit) is put on the per-second axis with the whole split's rate, from another
+run over the same data and tokens.
 """
 
 import _path  # noqa: F401
@@ -12,14 +16,12 @@ from pianogen.cli import parser, run
 
 
 def main() -> int:
-    import json
-    from pathlib import Path
-
+    from pianogen.evaluation.curves import fill_validation_rates, read_run
     from pianogen.io import check_writable
     from pianogen.plots import training_curves_png
 
     ap = parser(__doc__, "python scripts/plot_training.py 'perf-rnn, 75 h=checkpoints/perf-rnn.json' --out docs/training-curves.png")
-    ap.add_argument("runs", nargs="+", help="NAME.json or LABEL=NAME.json")
+    ap.add_argument("runs", nargs="+", help="NAME.json, A.json+B.json for a run continued in legs, each optionally as LABEL=...")
     ap.add_argument("--out", required=True, help="PNG to write")
     ap.add_argument("--title", help="figure title (default: none)")
     ap.add_argument("--force", action="store_true", help="overwrite an existing output")
@@ -27,11 +29,9 @@ def main() -> int:
     check_writable(args.out, args.force)
     reports = {}
     for spec in args.runs:
-        label, _, path = spec.rpartition("=")
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such run report")
-        reports[label or path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        label, _, runs = spec.rpartition("=")
+        reports[label or runs] = read_run(runs)
+    fill_validation_rates(reports)
     print(training_curves_png(reports, args.out, args.title))
     return 0
 

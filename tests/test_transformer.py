@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import step_through
-from pianogen.models.transformer import KVCache, Transformer, TransformerConfig, skew
+from pianogen.models.transformer import KVCache, Transformer, TransformerConfig, rope_angles, skew
 
 TINY = {"layers": 2, "width": 32, "heads": 2, "context": 16, "dropout": 0.0}
 
@@ -67,6 +67,15 @@ def test_steps_after_a_seed_match_the_full_forward(position):
             outs.append(out)
         assert state.pos == 45 and state.keys[0].shape[2] == c.context - 1
         torch.testing.assert_close(torch.stack(outs, 1), full[:, 20:], rtol=1e-4, atol=1e-5)
+
+
+def test_the_angle_table_gives_exactly_the_computed_angles():
+    m = Transformer(TransformerConfig(vocab_size=20, layers=1, width=16, heads=2, context=8))
+    for start, length in [(0, 1), (3, 5), (15, 1), (40, 30), (2, 3)]:  # (40, 30) grows the table past 2 x context
+        cos, sin = m._angles(start, length, torch.device("cpu"))
+        ref = rope_angles(torch.arange(start, start + length), 8)
+        assert torch.equal(cos, ref[0]) and torch.equal(sin, ref[1])
+    assert m._angle_table[0].shape[0] >= 70 and "_angle_table" not in m.state_dict()
 
 
 def test_skewing_equals_gathering_relative_logits():

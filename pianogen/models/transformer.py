@@ -66,8 +66,10 @@ def rope_angles(pos: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _rope(x: torch.Tensor, rot: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-    """Rotate pairs of channels of x (B, h, T, d) by the angles of ``rope_angles``."""
-    cos, sin = rot[0].to(x.dtype), rot[1].to(x.dtype)
+    """Rotate pairs of channels of x (..., T, d) by the angles of ``rope_angles``."""
+    cos, sin = rot
+    if cos.dtype != x.dtype:
+        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]
     return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
 
@@ -95,9 +97,10 @@ class Attention(nn.Module):
         """x (B, T, width) at absolute positions ``pos`` (T,), after ``past`` keys/values;
         ``rot``: the positions' ``rope_angles`` (rope only)."""
         B, T, _ = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.c.heads, self.hd).permute(2, 0, 3, 1, 4)
-        if self.c.position == "rope":
-            q, k = _rope(q, rot), _rope(k, rot)
+        qkv = self.qkv(x).view(B, T, 3, self.c.heads, self.hd).permute(2, 0, 3, 1, 4)
+        v = qkv[2]
+        # Queries and keys rotated in one call: at batch 1 a step costs its number of operations.
+        q, k = _rope(qkv[:2], rot) if self.c.position == "rope" else qkv[:2]
         if past is not None:
             k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
         S = k.shape[2]
@@ -163,12 +166,23 @@ class Decoder(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
+    def _angles(self, start: int, length: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """``rope_angles`` of positions start .. start + length - 1, sliced from a table kept
+        on the module (grown by doubling; not saved with the weights): the same values, without
+        recomputing them at every sampling step."""
+        table = getattr(self, "_angle_table", None)
+        if table is None or table[0].device != device or table[0].shape[0] < start + length:
+            n = max(2 * (start + length), 2 * self.config.context)
+            table = rope_angles(torch.arange(n, device=device), self.config.width // self.config.heads)
+            self._angle_table = table
+        return table[0][start : start + length], table[1][start : start + length]
+
     def decode(self, x: torch.Tensor, state: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
         """Input vectors (B, T, width) after ``state`` -> normalized hidden states (B, T, width), new cache."""
         start = state.pos if state is not None else 0
         pos = torch.arange(start, start + x.shape[1], device=x.device)
         x = self.drop(x)
-        rot = rope_angles(pos, self.config.width // self.config.heads) if self.config.position == "rope" else None
+        rot = self._angles(start, x.shape[1], x.device) if self.config.position == "rope" else None
         keys, values = [], []
         for i, block in enumerate(self.blocks):
             past = (state.keys[i], state.values[i]) if state is not None and state.keys else None

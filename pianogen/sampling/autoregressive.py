@@ -37,7 +37,9 @@ def pick(logits: torch.Tensor, temperature: float, top_k: int, top_p: float, gen
     """
     if temperature <= 0:
         return (logits if bias is None else logits.float() + bias).argmax(-1)
-    logits = logits.float() / temperature
+    logits = logits.float()
+    if temperature != 1.0:  # dividing by 1 changes nothing but costs an operation per step
+        logits = logits / temperature
     if bias is not None:
         logits = logits + bias
     if top_k and top_k < logits.shape[-1]:
@@ -308,29 +310,35 @@ class SequenceSampler:
         limit = int(round(seconds / c.shift_seconds))
         mark = _Marks(every, c.shift_seconds)
         dev = self.device
+        ids = torch.arange(c.vocab_size, device=dev)
+        shift_steps = torch.where((ids >= c.time_shift) & (ids < c.velocity), ids - c.time_shift + 1, 0)  # grid steps each event moves time
         time = torch.zeros(n, dtype=torch.long, device=dev)
-        done_at = torch.full((n,), -1, dtype=torch.long, device=dev)
         max_events = limit * 4 + 64  # safety cap: far above any real density
         buf = torch.empty((max_events, n), dtype=torch.long, device=dev)
-        step_bias = bias
+        # The piano-range mask joins the time bias: -inf or 0 added before or after tempering
+        # is the same number, and one addition per step is cheaper than two.
+        masked = lambda b: self._mask if b is None else self._mask + b  # noqa: E731
+        step_bias = masked(bias)
+        # At batch 1 a step costs its number of small operations, so the loop keeps only the
+        # clock; where each row reached the limit is read off the whole buffer at the end.
         for i in range(max_events):
-            tok = pick(logits + self._mask, temperature, top_k, top_p, gen, step_bias)
+            tok = pick(logits, temperature, top_k, top_p, gen, step_bias)
             buf[i] = tok
-            is_shift = (tok >= c.time_shift) & (tok < c.velocity)
-            time += torch.where(is_shift, tok - c.time_shift + 1, 0)
+            time += shift_steps[tok]
             if hold is not None:
                 hold.add(tok < c.note_off, time * c.shift_seconds)
                 if i % HOLD_EVERY == 0:
-                    step_bias = hold.bias(bias, time * c.shift_seconds)
-            done_at = torch.where((done_at < 0) & (time >= limit), i + 1, done_at)
-            if (done_at >= 0).all():
+                    step_bias = masked(hold.bias(bias, time * c.shift_seconds))
+            if bool((time >= limit).all()):
                 break
             if mark.passed(time):
                 yield [buf[: i + 1, r].cpu().numpy() for r in range(n)], mark.reached
             if control is not None:
                 ctl["density"] = torch.full_like(tok, control)
             logits, state = self._advance(tok, state, lambda: torch.cat([x.expand(n, -1), buf[: i + 1].T], 1), **ctl)
-        length = torch.where(done_at >= 0, done_at, i + 1).cpu()
+        # Each row ends with the event that took it to the limit (or with the last one drawn).
+        reached = shift_steps[buf[: i + 1]].cumsum(0) >= limit  # (events, n)
+        length = torch.where(reached.any(0), reached.int().argmax(0) + 1, i + 1).cpu()
         buf = buf.cpu()
         yield [buf[: int(length[r]), r].numpy() for r in range(n)], seconds
 
@@ -354,7 +362,7 @@ class SequenceSampler:
         def choose(field: int, logits: torch.Tensor) -> torch.Tensor:
             if field == 0:
                 return pick(logits, temperature, top_k, top_p, gen, step_bias[0])
-            return pick(logits + self._mask if field == 1 else logits, temperature, top_k, top_p, gen)
+            return pick(logits, temperature, top_k, top_p, gen, self._mask if field == 1 else None)
 
         for i in range(max_notes):
             note = self.model.generate_step(h, choose)
