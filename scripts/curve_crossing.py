@@ -13,9 +13,7 @@ from pianogen.cli import parser, run
 
 
 def main() -> int:
-    from pathlib import Path
-
-    from pianogen.evaluation.curves import crossing, eval_curve, power_law_fit, predict, read_run
+    from pianogen.evaluation.curves import crossing, eval_curve, power_law_fit, predict, read_run, run_name
 
     ap = parser(__doc__, "python scripts/curve_crossing.py checkpoints/transformer.json checkpoints/perf-rnn.json")
     ap.add_argument("challenger", help="NAME.json of the run that starts behind (A.json+B.json: a run continued in legs)")
@@ -30,7 +28,7 @@ def main() -> int:
         curves[role] = eval_curve(report, on_full_split=not args.subset)
         fits[role] = power_law_fit(*curves[role])
         f = fits[role]
-        print(f"{role} {Path(path).stem}: nll = {f['a']:.3f} + {f['b']:.3f} * min^-{f['c']:.2f} (rms {f['rms']:.3f}; "
+        print(f"{role} {run_name(path)}: nll = {f['a']:.3f} + {f['b']:.3f} * min^-{f['c']:.2f} (rms {f['rms']:.3f}; "
               f"last eval {curves[role][1][-1]:.3f} at {curves[role][0][-1]:.1f} min)")
     print("| minutes | " + " | ".join(fits) + " |\n| ---: | ---: | ---: |")
     for m in args.at:

@@ -16,7 +16,7 @@ from pianogen.cli import parser, run
 
 
 def main() -> int:
-    from pianogen.evaluation.curves import fill_validation_rates, read_run
+    from pianogen.evaluation.curves import fill_validation_rates, read_run, run_name
     from pianogen.io import check_writable
     from pianogen.plots import training_curves_png
 
@@ -30,7 +30,7 @@ def main() -> int:
     reports = {}
     for spec in args.runs:
         label, _, runs = spec.rpartition("=")
-        reports[label or runs] = read_run(runs)
+        reports[label or run_name(runs)] = read_run(runs)
     fill_validation_rates(reports)
     print(training_curves_png(reports, args.out, args.title))
     return 0

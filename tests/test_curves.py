@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pianogen.evaluation.curves import chain_reports, crossing, eval_curve, fill_validation_rates, power_law_fit, predict, read_run
+from pianogen.evaluation.curves import chain_reports, crossing, eval_curve, fill_validation_rates, power_law_fit, predict, read_run, run_name
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,6 +83,7 @@ def test_read_run_chains_the_shipped_note_transformer_legs():
     legs = [ROOT / f"docs/training-runs/note-transformer-{m}min.json" for m in (45, 105, 120)]
     run = read_run("+".join(map(str, legs)))
     assert run["legs"] == ["note-transformer-45min", "note-transformer-105min", "note-transformer-120min"]
+    assert run_name("+".join(map(str, legs))) == "+".join(run["legs"]) and run_name(legs[0]) == "note-transformer-45min"
     assert run["steps"] == 1787 + 2364 + 667
     assert 119 < run["wall_seconds"] / 60 < 121  # the 120 CPU minutes
     assert run["validation_rate"] == pytest.approx(235983 / 21475.6)  # from a leg that scored the whole split, not the last leg's subset

@@ -77,6 +77,11 @@ def chain_reports(legs: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
+def run_name(spec: str | Path) -> str:
+    """How a run given as ``NAME.json`` or ``A.json+B.json+...`` is named: its reports' stems."""
+    return "+".join(Path(part).stem for part in str(spec).split("+"))
+
+
 def read_run(spec: str | Path) -> dict[str, Any]:
     """A run's report from ``NAME.json``, or a run trained in legs from ``A.json+B.json+...``
     (each continuing the previous one: :func:`chain_reports`)."""
