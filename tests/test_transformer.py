@@ -37,7 +37,7 @@ def test_sliding_window_past_the_context(position):
     x = torch.randint(0, 388, (1, 40))
     with torch.no_grad():
         steps, state = step_through(m, x)
-        assert state.keys[0].shape[2] == c.context - 1 and state.pos == 40  # the cache stays bounded
+        assert state.length == c.context - 1 and state.pos == 40  # the cache stays bounded
         one_pass, _ = m(x)
         torch.testing.assert_close(steps, one_pass, rtol=1e-4, atol=1e-5)
         shifted, _ = m(x, KVCache(1000, [], []))  # positions 1000..1039
@@ -50,23 +50,38 @@ def test_sliding_window_past_the_context(position):
 
 
 @pytest.mark.parametrize("position", ["rope", "relative"])
-def test_steps_after_a_seed_match_the_full_forward(position):
+@pytest.mark.parametrize("seed_len", [4, 20])
+def test_steps_after_a_seed_match_the_full_forward(position, seed_len):
     """A seed scored in one pass, then stepped one event at a time far past the window, for a
-    batch (as sampling does): every step's logits equal one uncached pass over the sequence."""
+    batch (as sampling does): every step's logits equal one uncached pass over the sequence.
+    After a seed shorter than the window, the first step moves the cache into tensors of
+    context - 1 positions and the steps after it write their position there (the same storage)
+    instead of copying the history, until the window is full and the cache slides."""
     torch.manual_seed(3)
     c = TransformerConfig(**TINY, position=position)
     m = Transformer(c).eval()
     x = torch.randint(0, 388, (3, 45))
     with torch.no_grad():
         full, _ = m(x)
-        head, state = m(x[:, :20])
-        assert isinstance(state, KVCache) and state.keys[0].shape[2] == c.context - 1
-        outs = []
-        for t in range(20, 45):
+        head, state = m(x[:, :seed_len])
+        assert isinstance(state, KVCache) and state.length == state.keys[0].shape[2] == min(seed_len, c.context - 1)
+        outs, states = [], []
+        for t in range(seed_len, 45):
             out, state = m.step(x[:, t], state)
             outs.append(out)
-        assert state.pos == 45 and state.keys[0].shape[2] == c.context - 1
-        torch.testing.assert_close(torch.stack(outs, 1), full[:, 20:], rtol=1e-4, atol=1e-5)
+            states.append(state)
+        torch.testing.assert_close(torch.stack(outs, 1), full[:, seed_len:], rtol=1e-4, atol=1e-5)
+    assert states[-1].pos == 45 and [s.length for s in states] == [min(t + 1, c.context - 1) for t in range(seed_len, 45)]
+    assert all(s.keys[0].shape[2] == c.context - 1 for s in states)
+    storage = [s.keys[0].data_ptr() for s in states]
+    filling = storage[: max(0, c.context - 1 - seed_len)]  # steps that found room: one buffer throughout
+    assert len(set(filling)) <= 1 and storage[-1] not in filling  # then the window slides (new tensors)
+
+
+def test_a_cache_gets_room_once():
+    cache = KVCache(3, [torch.zeros(1, 2, 3, 16)], [torch.zeros(1, 2, 3, 16)])
+    roomy = cache.with_room(8)
+    assert roomy.keys[0].shape[2] == 8 and roomy.length == 3 and roomy.with_room(8) is roomy and cache.keys[0].shape[2] == 3
 
 
 def test_the_angle_table_gives_exactly_the_computed_angles():

@@ -46,15 +46,41 @@ class TransformerConfig(DecoderConfig):
 
 @dataclass
 class KVCache:
-    """Per-layer keys and values of the last ``context - 1`` positions, and the next position."""
+    """Per-layer keys and values of the last ``context - 1`` positions, and the next position.
+
+    Each layer's keys are (B, heads, capacity, head_dim), RoPE already applied, of which the first
+    ``length`` positions are the cache. A cache with room to spare (capacity above ``length``,
+    made by :meth:`with_room` when sampling starts) takes each new position by writing it in
+    place instead of copying the whole history into a new tensor at every step, so a step
+    *consumes* the cache it is given: step twice from one cache and the second overwrites the
+    first's position (sampling never does; copy it, or :meth:`expand`, to branch).
+    """
 
     pos: int
-    keys: list[torch.Tensor]  # each (B, heads, S, head_dim), RoPE already applied
+    keys: list[torch.Tensor]
     values: list[torch.Tensor]
+    length: int | None = None  # cached positions; None: every position of ``keys``
+
+    def __post_init__(self):
+        if self.length is None:
+            self.length = self.keys[0].shape[2] if self.keys else 0
 
     def expand(self, n: int) -> "KVCache":
         """Repeat a batch-1 cache for ``n`` samples."""
-        return KVCache(self.pos, [k.expand(n, -1, -1, -1).contiguous() for k in self.keys], [v.expand(n, -1, -1, -1).contiguous() for v in self.values])
+        return KVCache(self.pos, [k.expand(n, -1, -1, -1).contiguous() for k in self.keys],
+                       [v.expand(n, -1, -1, -1).contiguous() for v in self.values], self.length)
+
+    def with_room(self, capacity: int) -> "KVCache":
+        """This cache in tensors of ``capacity`` positions (itself if they already are)."""
+        if not self.keys or self.keys[0].shape[2] >= capacity:
+            return self
+
+        def grown(t: torch.Tensor) -> torch.Tensor:
+            out = t.new_empty(*t.shape[:2], capacity, t.shape[3])
+            out[:, :, : self.length] = t[:, :, : self.length]
+            return out
+
+        return KVCache(self.pos, [grown(k) for k in self.keys], [grown(v) for v in self.values], self.length)
 
 
 def rope_angles(pos: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,16 +119,24 @@ class Attention(nn.Module):
         if c.position == "relative":
             self.rel = nn.Parameter(torch.randn(c.context, self.hd) * 0.02)  # row r: distance context-1-r
 
-    def forward(self, x, pos: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None, rot=None):
-        """x (B, T, width) at absolute positions ``pos`` (T,), after ``past`` keys/values;
-        ``rot``: the positions' ``rope_angles`` (rope only)."""
+    def forward(self, x, start: int, past: tuple[torch.Tensor, torch.Tensor, int] | None, rot=None):
+        """x (B, T, width) at absolute positions start .. start + T - 1, after ``past`` (keys,
+        values, cached length: see :class:`KVCache`) -> (output, (keys, values, length)); ``rot``:
+        the positions' ``rope_angles`` (rope only)."""
         B, T, _ = x.shape
         qkv = self.qkv(x).view(B, T, 3, self.c.heads, self.hd).permute(2, 0, 3, 1, 4)
         v = qkv[2]
         # Queries and keys rotated in one call: at batch 1 a step costs its number of operations.
         q, k = _rope(qkv[:2], rot) if self.c.position == "rope" else qkv[:2]
+        room = False
         if past is not None:
-            k, v = torch.cat([past[0], k], 2), torch.cat([past[1], v], 2)
+            kc, vc, n = past
+            room = T == 1 and n < kc.shape[2]
+            if room:  # written in place: a step copies one position, not the whole history
+                kc[:, :, n : n + 1], vc[:, :, n : n + 1] = k, v
+                k, v = kc[:, :, : n + 1], vc[:, :, : n + 1]
+            else:
+                k, v = torch.cat([kc[:, :, :n], k], 2), torch.cat([vc[:, :, :n], v], 2)
         S = k.shape[2]
         drop = self.c.dropout if self.training else 0.0
         if self.c.position == "rope" and ((past is None and T <= self.c.context) or (T == 1 and S <= self.c.context)):
@@ -110,14 +144,20 @@ class Attention(nn.Module):
             # holds more than context - 1 of them), so neither needs a mask built.
             out = F.scaled_dot_product_attention(q, k, v, is_causal=T > 1, dropout_p=drop)
         else:
-            last = int(pos[-1])  # the cache holds the S positions ending here
-            dist = pos[:, None] - torch.arange(last + 1 - S, last + 1, device=x.device)[None]  # (T, S): query - key
+            pos = torch.arange(start, start + T, device=x.device)
+            dist = pos[:, None] - torch.arange(start + T - S, start + T, device=x.device)[None]  # (T, S): query - key
             allowed = (dist >= 0) & (dist < self.c.context)
             bias = torch.zeros(T, S, dtype=q.dtype, device=x.device).masked_fill(~allowed, float("-inf"))
             if self.c.position == "relative":
                 bias = bias + self._relative(q, dist, past is None and T == S) / math.sqrt(self.hd)
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=drop)
-        new = (k[:, :, -(self.c.context - 1) :], v[:, :, -(self.c.context - 1) :]) if self.c.context > 1 else None
+        keep = self.c.context - 1
+        if keep < 1:
+            new = None
+        elif room:
+            new = (kc, vc, S)
+        else:
+            new = (k[:, :, -keep:], v[:, :, -keep:], min(S, keep))
         return self.drop(self.proj(out.transpose(1, 2).reshape(B, T, -1))), new
 
     def _relative(self, q: torch.Tensor, dist: torch.Tensor, square: bool) -> torch.Tensor:
@@ -137,8 +177,8 @@ class Block(nn.Module):
         self.attn = Attention(c)
         self.mlp = nn.Sequential(nn.Linear(c.width, 4 * c.width), nn.GELU(), nn.Linear(4 * c.width, c.width), nn.Dropout(c.dropout))
 
-    def forward(self, x, pos, past, rot=None):
-        a, new = self.attn(self.ln1(x), pos, past, rot)
+    def forward(self, x, start: int, past, rot=None):
+        a, new = self.attn(self.ln1(x), start, past, rot)
         x = x + a
         return x + self.mlp(self.ln2(x)), new
 
@@ -179,18 +219,20 @@ class Decoder(nn.Module):
 
     def decode(self, x: torch.Tensor, state: KVCache | None = None) -> tuple[torch.Tensor, KVCache]:
         """Input vectors (B, T, width) after ``state`` -> normalized hidden states (B, T, width), new cache."""
-        start = state.pos if state is not None else 0
-        pos = torch.arange(start, start + x.shape[1], device=x.device)
+        start, T = (state.pos if state is not None else 0), x.shape[1]
         x = self.drop(x)
-        rot = self._angles(start, x.shape[1], x.device) if self.config.position == "rope" else None
-        keys, values = [], []
+        rot = self._angles(start, T, x.device) if self.config.position == "rope" else None
+        if state is not None and T == 1:  # stepping: give the cache room to grow in place
+            state = state.with_room(self.config.context - 1)
+        keys, values, length = [], [], 0
         for i, block in enumerate(self.blocks):
-            past = (state.keys[i], state.values[i]) if state is not None and state.keys else None
-            x, new = block(x, pos, past, rot)
+            past = (state.keys[i], state.values[i], state.length) if state is not None and state.keys else None
+            x, new = block(x, start, past, rot)
             if new is not None:
                 keys.append(new[0])
                 values.append(new[1])
-        return self.ln_f(x), KVCache(start + x.shape[1], keys, values)
+                length = new[2]
+        return self.ln_f(x), KVCache(start + T, keys, values, length)
 
 
 class Transformer(Decoder):
