@@ -103,10 +103,10 @@ def save_roll_grid(rolls: np.ndarray, cfg, path: str | os.PathLike, title: str |
 def training_curves_png(reports: dict[str, dict], path: str | os.PathLike, title: str | None = None) -> Path:
     """Validation NLL against training minutes and against tokens seen, one line per run.
 
-    ``reports`` maps a label to a run's NAME.json (or a chained one whose evaluations carry
-    the ``tokens`` seen: ``pianogen.evaluation.curves.chain_reports``). NLL is shown per second
-    of music (the validation set's nats per token times its tokens per second: the report's
-    ``validation_rate`` where given, else its final validation's), so runs over different
+    ``reports`` maps a label to a run as ``pianogen.evaluation.curves.read_run`` gives it (every
+    evaluation carries the ``tokens`` seen), with its ``validation_rate`` (``fill_validation_rates``).
+    NLL is shown per second of music (the validation set's nats per token times its tokens per
+    second of music), so runs over different
     representations (events, notes) share an axis; each run is measured on its own
     validation split, which the label should name.
     """
@@ -119,15 +119,12 @@ def training_curves_png(reports: dict[str, dict], path: str | os.PathLike, title
 
     fig, (ax_t, ax_n) = plt.subplots(1, 2, figsize=(11, 4), dpi=100, sharey=True)
     for i, (label, r) in enumerate(reports.items()):
-        val = r["final"]["validation"]
-        per_sec = r.get("validation_rate") or val["tokens"] / val["seconds"]  # tokens per second of validation music
-        train = r["config"]["train"]
-        tokens_per_step = train["batch_size"] * train["seq_len"] * r.get("world_size", 1)
+        per_sec = r["validation_rate"]  # tokens per second of validation music
         ev = [e for e in r["evals"] if "val_loss" in e]
         y = [e["val_loss"] * per_sec for e in ev]
         color = f"C{i % 10}"
         ax_t.plot([e["seconds"] / 60 for e in ev], y, color=color, label=label)
-        ax_n.plot([e.get("tokens", e["step"] * tokens_per_step) / 1e6 for e in ev], y, color=color, label=label)
+        ax_n.plot([e["tokens"] / 1e6 for e in ev], y, color=color, label=label)
     ax_t.set_xlabel("training minutes (wall clock)")
     ax_n.set_xlabel("training tokens seen (millions)")
     ax_n.set_xscale("log")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,12 @@ def test_read_run_chains_the_shipped_note_transformer_legs():
     assert (np.diff(m) > 0).all() and y[-1] < y[0]
     with pytest.raises(FileNotFoundError, match="no such run report"):
         read_run(str(legs[0]) + "+missing.json")
+
+
+def test_read_run_gives_a_single_report_the_tokens_seen_at_each_evaluation():
+    path = ROOT / "docs/training-runs/note-transformer-2x128-65min.json"
+    run = read_run(path)
+    report = json.loads(path.read_text())
+    per_step = report["config"]["train"]["batch_size"] * report["config"]["train"]["seq_len"]
+    assert [e["tokens"] for e in run["evals"]] == [e["step"] * per_step for e in report["evals"]]
+    assert [e["val_loss"] for e in run["evals"] if "val_loss" in e] == [e["val_loss"] for e in report["evals"] if "val_loss" in e]

@@ -91,7 +91,14 @@ def read_run(spec: str | Path) -> dict[str, Any]:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such run report")
         legs.append((path.stem, json.loads(path.read_text(encoding="utf-8"))))
-    return legs[0][1] if len(legs) == 1 else chain_reports(legs)
+    return with_tokens(legs[0][1]) if len(legs) == 1 else chain_reports(legs)
+
+
+def with_tokens(report: dict[str, Any]) -> dict[str, Any]:
+    """The report with the training ``tokens`` seen at each evaluation (as a chained run's
+    carry them), so a plot draws every run against tokens the same way."""
+    per_step = tokens_per_step(report)
+    return {**report, "evals": [{"tokens": e["step"] * per_step, **e} for e in report.get("evals", [])]}
 
 
 def eval_curve(report: dict[str, Any], on_full_split: bool = True) -> tuple[np.ndarray, np.ndarray]:
