@@ -31,7 +31,7 @@ from pianogen.representations import performance  # noqa: E402
 from pianogen.representations.codecs import PerformanceCodec  # noqa: E402
 from pianogen.sampling import load_sampler, sample  # noqa: E402
 
-DEFAULT = [str(ROOT / "checkpoints" / "transformer.pt"), str(ROOT / "docs" / "training-runs" / "note-transformer-2x128-65min.pt")]
+DEFAULT = [str(ROOT / "checkpoints" / "transformer.pt"), str(ROOT / "docs" / "training-runs" / "note-transformer-2x128-nodropout-75min.pt")]
 
 
 def draw(sampler, seed: int, in_place: bool) -> tuple[float, pd.DataFrame]:
