@@ -36,7 +36,7 @@ class DecoderConfig:
     heads: int = 4
     context: int = 512  # attention span in tokens (the training window)
     # 0 by default: on a CPU any attention dropout sends PyTorch's attention from its fused
-    # kernel to the plain one, and a training step takes 2.5x as long (docs/benchmarks.md); at
+    # kernel to the plain one, and a training step takes 2.6x as long (docs/benchmarks.md); at
     # equal minutes the 2 x 128 note-transformer learned far more without it (docs/results.md).
     dropout: float = 0.0
     position: str = "rope"  # rope | relative
