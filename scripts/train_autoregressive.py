@@ -34,7 +34,7 @@ def main(script: str = "train_autoregressive.py") -> int:
     mg.add_argument("--hidden", type=int, help="perf-rnn, note-rnn: units per recurrent layer (default: 512, 256)")
     mg.add_argument("--embed", type=int, help="perf-rnn: event embedding; note-rnn: per-field embedding; note-transformer: embedding of each decided field for the later heads")
     mg.add_argument("--dropout", type=float, help="dropout between layers (default: 0.1 for the RNNs, 0 for the Transformers, "
-                    "whose attention dropout on a CPU costs the fused attention kernel: 2.5x slower steps)")
+                    "whose attention dropout on a CPU costs the fused attention kernel: 2.6x slower steps)")
     mg.add_argument("--cell", choices=["lstm", "gru"], help="note-rnn only")
     mg.add_argument("--width", type=int, help="transformer, note-transformer: model dimension")
     mg.add_argument("--heads", type=int, help="transformer, note-transformer: attention heads")
