@@ -228,8 +228,8 @@ def test_density_hold_tilts_each_sample_back_to_its_own_pace():
     from pianogen.sampling.density_hold import DensityHold, HoldConfig
 
     cfg = HoldConfig(after=30.0, window=10.0, gain=1.5, limit=3.0)
-    unit = -torch.tensor([0.0, 0.01, 0.1, 1.0])  # a tilt of 1 per second over 4 classes: no time, 10 ms, 100 ms, 1 s
-    hold = DensityHold(3, unit, 41.0, cfg)
+    steps = torch.tensor([0.0, 0.01, 0.1, 1.0])  # 4 classes: no time, 10 ms, 100 ms, 1 s
+    hold = DensityHold(3, steps, 41.0, cfg)
     rates = lambda t: torch.tensor([8.0, 8.0 if t < 25 else 2.0, 8.0 if t < 25 else 20.0])  # noqa: E731
     for k in range(2000):  # 40 s in 20 ms ticks; a note wherever the pace says one is due
         t = k / 50
@@ -251,3 +251,26 @@ def test_hold_leaves_short_samples_alone():
     assert a.equals(sample(ck, seconds=20, seed=4, n=2, hold=False))
     b = sample(ck, seconds=34, seed=4, n=2)
     assert len(b) and b["start"].max() < 34 + 1e-9
+
+
+def test_a_sparser_tilt_counts_at_most_one_second_per_choice():
+    """A note's step reaches 8 s; favored like a 1 s TIME_SHIFT at most, a sparser tilt makes
+    longer gaps likelier without making silences of several seconds the rule (uncapped, a tilt
+    of -3 added 24 to the 8 s step's logit and most steps jumped there). A busier tilt still
+    penalizes a long step in full, and the hold's per-sample tilts follow the same rule."""
+    from pianogen.sampling import SequenceSampler, sample
+    from pianogen.sampling.density_hold import tilt_bias
+
+    s = SequenceSampler(ROOT / "checkpoints" / "note-rnn.pt")
+    secs = s.step_seconds.cpu()
+    assert secs.max() > 5.0
+    sparser, busier = s.time_bias(-3.0).cpu(), s.time_bias(2.0).cpu()
+    assert torch.allclose(sparser, 3.0 * secs.clamp(max=1.0)) and torch.allclose(busier, -2.0 * secs)
+    rows = tilt_bias(torch.tensor([-3.0, 2.0]), secs)
+    assert torch.allclose(rows[0], sparser) and torch.allclose(rows[1], busier)
+    perf = SequenceSampler(ROOT / "checkpoints" / "perf-rnn.pt").time_bias(-3.0).cpu()
+    assert perf.max() == pytest.approx(3.0)  # the longest TIME_SHIFT, 1 s, as before
+    notes = sample(s, seconds=20, seed=1, n=4, time_tilt=-3.0)
+    gaps = notes.sort_values(["sample", "start"]).groupby("sample")["start"].diff().dropna()
+    assert (gaps > 2.0).mean() < 0.1
+    assert len(notes) < len(sample(s, seconds=20, seed=1, n=4, time_tilt=0.0))  # still sparser than untilted

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ import pandas as pd
 import torch
 
 from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCodec, codec_from_dict
-from pianogen.sampling.density_hold import DensityHold, HoldConfig
+from pianogen.sampling.density_hold import DensityHold, HoldConfig, tilt_bias
 from pianogen.sampling.loading import load_cached
 from pianogen.sampling.seeds import SeedNotes, seed_to_notes
 
@@ -170,7 +171,7 @@ class SequenceSampler:
         bias, control = self.density_controls(time_tilt, notes_per_second)
         # Past HoldConfig.after seconds each sample's pace is held to its own (a density-conditioned
         # model holds the asked density through its input instead).
-        held = DensityHold(n, self.time_bias(1.0), seconds + seed_end + 1) if hold and control is None and seconds > HoldConfig.after else None
+        held = DensityHold(n, self.step_seconds, seconds + seed_end + 1) if hold and control is None and seconds > HoldConfig.after else None
         if isinstance(self.codec, PerformanceCodec):
             # The continuation starts after the seed's last release.
             begin, velocity = seed_end, int(notes["velocity"].iloc[-1]) if notes is not None else 64
@@ -259,16 +260,23 @@ class SequenceSampler:
         forward by d seconds (a TIME_SHIFT event; a note's step) gets ``-time_tilt * d`` added to
         its tempered logit, i.e. its probability times exp(-time_tilt * d): positive ``time_tilt``
         (per second) makes music busier, negative sparser, 0 leaves the model alone. The same
-        rule for both models, applied at sampling time only (no retraining)."""
+        rule for both models, applied at sampling time only (no retraining). A sparser tilt
+        counts at most 1 s per choice (:func:`~pianogen.sampling.density_hold.tilt_bias`)."""
         if not time_tilt:
             return None
+        return tilt_bias(torch.tensor(float(time_tilt), device=self.device), self.step_seconds)
+
+    @cached_property
+    def step_seconds(self) -> torch.Tensor:
+        """Per class of the field a time tilt acts on (C,): the seconds it moves time forward
+        (a TIME_SHIFT event's shift, a note's step; 0 for every other event)."""
         if isinstance(self.codec, PerformanceCodec):
             c = self.codec.config
             ids = torch.arange(c.vocab_size)
             secs = torch.where((ids >= c.time_shift) & (ids < c.velocity), (ids - c.time_shift + 1).float() * c.shift_seconds, 0.0)
         else:
             secs = torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32)
-        return (-float(time_tilt) * secs).to(self.device)
+        return secs.to(self.device)
 
     @property
     def context(self) -> int | None:

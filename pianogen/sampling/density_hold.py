@@ -18,6 +18,20 @@ from dataclasses import dataclass
 
 import torch
 
+TILT_MAX_SECONDS = 1.0  # the most time one choice counts for under a sparser tilt (the longest TIME_SHIFT)
+
+
+def tilt_bias(tilt: torch.Tensor, seconds: torch.Tensor) -> torch.Tensor:
+    """The logits' bias (..., C) of a time tilt (...,) per second over classes that move time
+    forward ``seconds`` (C,): ``-tilt * d`` for a class of d seconds.
+
+    A busier (positive) tilt penalizes a long step in full. A sparser one favors a step only up
+    to ``TILT_MAX_SECONDS``: a note's step reaches 8 s, and uncapped, a tilt of -3 would add 24
+    to an 8 s step's logit, so that most steps jumped there and the music fell silent (a
+    TIME_SHIFT event is at most 1 s, so the event models are unchanged)."""
+    t = tilt[..., None]
+    return -t * torch.where(t < 0, seconds.clamp(max=TILT_MAX_SECONDS), seconds)
+
 
 @dataclass(frozen=True)
 class HoldConfig:
@@ -30,14 +44,14 @@ class HoldConfig:
 class DensityHold:
     """Onset counts per sample in 1-second buckets, and the time tilt each sample gets.
 
-    ``unit`` (C,): the time bias of a tilt of 1 per second over the classes the bias is added
-    to (minus the seconds each class moves time forward); ``seconds``: the longest a sample runs.
+    ``steps`` (C,): the seconds each class the bias is added to moves time forward;
+    ``seconds``: the longest a sample runs.
     """
 
-    def __init__(self, n: int, unit: torch.Tensor, seconds: float, cfg: HoldConfig = HoldConfig()):
-        self.cfg, self.unit = cfg, unit
-        self.counts = torch.zeros(n, int(seconds) + 2, device=unit.device)
-        self._rows = torch.arange(n, device=unit.device)
+    def __init__(self, n: int, steps: torch.Tensor, seconds: float, cfg: HoldConfig = HoldConfig()):
+        self.cfg, self.steps = cfg, steps
+        self.counts = torch.zeros(n, int(seconds) + 2, device=steps.device)
+        self._rows = torch.arange(n, device=steps.device)
 
     def add(self, onsets: torch.Tensor, at: torch.Tensor) -> None:
         """Count a note onset for each sample where ``onsets`` (n,) is true, at ``at`` (n,) seconds."""
@@ -58,5 +72,5 @@ class DensityHold:
 
     def bias(self, base: torch.Tensor | None, now: torch.Tensor) -> torch.Tensor:
         """``base`` (C,) or None plus each sample's hold: (n, C)."""
-        extra = self.tilt(now)[:, None] * self.unit[None, :]
+        extra = tilt_bias(self.tilt(now), self.steps)
         return extra if base is None else base[None, :] + extra
