@@ -87,10 +87,25 @@ def test_a_cache_gets_room_once():
 def test_the_angle_table_gives_exactly_the_computed_angles():
     m = Transformer(TransformerConfig(vocab_size=20, layers=1, width=16, heads=2, context=8))
     for start, length in [(0, 1), (3, 5), (15, 1), (40, 30), (2, 3)]:  # (40, 30) grows the table past 2 x context
-        cos, sin = m._angles(start, length, torch.device("cpu"))
+        cos, sin, cis = m._angles(start, length, torch.device("cpu"))
         ref = rope_angles(torch.arange(start, start + length), 8)
-        assert torch.equal(cos, ref[0]) and torch.equal(sin, ref[1])
+        assert torch.equal(cos, ref[0]) and torch.equal(sin, ref[1]) and torch.equal(cis, torch.complex(ref[0], ref[1]))
     assert m._angle_table[0].shape[0] >= 70 and "_angle_table" not in m.state_dict()
+
+
+def test_rotary_positions_as_one_complex_product_equal_the_real_rotation():
+    """float32 (sampling) rotates by a complex product, bf16 (training under autocast) by the
+    real formula: the same rotation, on the strided q/k views the attention gives it."""
+    from pianogen.models.transformer import _rope
+
+    torch.manual_seed(0)
+    qkv = torch.randn(2, 5, 3, 2, 8).permute(2, 0, 3, 1, 4)  # (3, B, heads, T, head_dim), as Attention views it
+    cos, sin = rope_angles(torch.arange(7, 12), 8)
+    rot = (cos, sin, torch.complex(cos, sin))
+    x1, x2 = qkv[:2][..., 0::2], qkv[:2][..., 1::2]
+    ref = torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
+    assert torch.allclose(_rope(qkv[:2], rot), ref, atol=1e-6)
+    assert torch.allclose(_rope(qkv[:2].bfloat16(), rot).float(), ref, atol=0.05)
 
 
 def test_skewing_equals_gathering_relative_logits():
