@@ -32,23 +32,13 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import pianogen.models.transformer as tf  # noqa: E402
-from pianogen.representations import performance  # noqa: E402
-from pianogen.representations.codecs import PerformanceCodec  # noqa: E402
 from pianogen.sampling import load_sampler, sample  # noqa: E402
 
 DEFAULT = [str(ROOT / "checkpoints" / "transformer.pt"), str(ROOT / "checkpoints" / "note-transformer.pt")]
 NEW = (tf._rope, tf._dropout)
 
 
-def _real_rope(x, rot):
-    cos, sin, _ = rot
-    if cos.dtype != x.dtype:
-        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    x1, x2 = x[..., 0::2], x[..., 1::2]
-    return torch.stack([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).flatten(-2)
-
-
-OLD = (_real_rope, lambda x, p, training: F.dropout(x, p, training))
+OLD = (tf._rope_real, lambda x, p, training: F.dropout(x, p, training))
 
 
 class _Count(TorchDispatchMode):
@@ -66,8 +56,8 @@ def use(variant) -> None:
 
 
 def tokens(sampler, notes: pd.DataFrame) -> int:
-    new = notes[~notes["is_seed"]] if "is_seed" in notes else notes
-    return len(performance.encode(new, sampler.codec.config)) if isinstance(sampler.codec, PerformanceCodec) else len(new)
+    """Tokens the model drew for the new notes (the codec's encoding, less its start token)."""
+    return len(sampler.codec.encode(notes[~notes["is_seed"]])) - 1
 
 
 def ops_per_token(sampler, variant) -> float:

@@ -25,16 +25,13 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from pianogen.evaluation.likelihood import checkpoint_nll  # noqa: E402
-from pianogen.representations import performance  # noqa: E402
-from pianogen.representations.codecs import PerformanceCodec  # noqa: E402
 from pianogen.sampling import SequenceSampler, sample  # noqa: E402
 
 CHECKPOINTS = ("perf-rnn", "perf-rnn-density", "note-rnn", "transformer")
 
 
 def tokens(sampler: SequenceSampler, notes) -> int:
-    new = notes[~notes["is_seed"]]
-    return len(performance.encode(new, sampler.codec.config)) if isinstance(sampler.codec, PerformanceCodec) else len(new)
+    return len(sampler.codec.encode(notes[~notes["is_seed"]])) - 1  # less the codec's start token
 
 
 def speed(sampler: SequenceSampler, seeds=(1, 2, 3)) -> dict:

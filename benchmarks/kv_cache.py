@@ -27,8 +27,6 @@ sys.path.insert(0, str(ROOT))
 import pandas as pd  # noqa: E402
 
 from pianogen.models.transformer import KVCache  # noqa: E402
-from pianogen.representations import performance  # noqa: E402
-from pianogen.representations.codecs import PerformanceCodec  # noqa: E402
 from pianogen.sampling import load_sampler, sample  # noqa: E402
 
 DEFAULT = [str(ROOT / "checkpoints" / "transformer.pt"), str(ROOT / "docs" / "training-runs" / "note-transformer-2x128-nodropout-75min.pt")]
@@ -64,8 +62,7 @@ def main() -> None:
             for in_place in (False, True):
                 s, drawn[in_place] = draw(sampler, seed, in_place)
                 secs[in_place].append(s)
-            new = drawn[True][~drawn[True]["is_seed"]]
-            tokens += len(performance.encode(new, sampler.codec.config)) if isinstance(sampler.codec, PerformanceCodec) else len(new)
+            tokens += len(sampler.codec.encode(drawn[True][~drawn[True]["is_seed"]])) - 1  # less the codec's start token
             same &= drawn[True].equals(drawn[False])
         ms = {k: 1000 * sum(v) / max(1, tokens) for k, v in secs.items()}
         print(f"| {Path(path).stem} | {statistics.median(secs[False]):.2f} | {statistics.median(secs[True]):.2f} | {ms[False]:.2f} | "

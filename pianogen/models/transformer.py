@@ -97,11 +97,16 @@ def rope_angles(pos: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:
 def _rope(x: torch.Tensor, rot: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
     """Rotate pairs of channels of x (..., T, d) by the angles of ``rope_angles``; ``rot``:
     their (cos, sin, cos + i sin), (T, d/2) each."""
-    cos, sin, cis = rot
     if x.dtype == torch.float32:
         # The same rotation as one complex product: 5 operations instead of 11, and a sampling
-        # step at batch 1 costs its number of operations. (No bf16 complex type: below.)
-        return torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * cis).flatten(-2)
+        # step at batch 1 costs its number of operations. (No bf16 complex type: _rope_real.)
+        return torch.view_as_real(torch.view_as_complex(x.unflatten(-1, (-1, 2))) * rot[2]).flatten(-2)
+    return _rope_real(x, rot)
+
+
+def _rope_real(x: torch.Tensor, rot: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """:func:`_rope` in real arithmetic, for any dtype."""
+    cos, sin, _ = rot
     if cos.dtype != x.dtype:
         cos, sin = cos.to(x.dtype), sin.to(x.dtype)
     x1, x2 = x[..., 0::2], x[..., 1::2]

@@ -271,12 +271,15 @@ class SequenceSampler:
         """Per class of the field a time tilt acts on (C,): the seconds it moves time forward
         (a TIME_SHIFT event's shift, a note's step; 0 for every other event)."""
         if isinstance(self.codec, PerformanceCodec):
-            c = self.codec.config
-            ids = torch.arange(c.vocab_size)
-            secs = torch.where((ids >= c.time_shift) & (ids < c.velocity), (ids - c.time_shift + 1).float() * c.shift_seconds, 0.0)
-        else:
-            secs = torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32)
-        return secs.to(self.device)
+            return self.shift_steps.float() * self.codec.config.shift_seconds
+        return torch.as_tensor(self.codec.config.step_grid.values, dtype=torch.float32, device=self.device)
+
+    @cached_property
+    def shift_steps(self) -> torch.Tensor:
+        """Per performance event (vocab,): the 10 ms grid steps it moves time (0 but for TIME_SHIFTs)."""
+        c = self.codec.config
+        ids = torch.arange(c.vocab_size, device=self.device)
+        return torch.where((ids >= c.time_shift) & (ids < c.velocity), ids - c.time_shift + 1, 0)
 
     @property
     def context(self) -> int | None:
@@ -318,8 +321,7 @@ class SequenceSampler:
         limit = int(round(seconds / c.shift_seconds))
         mark = _Marks(every, c.shift_seconds)
         dev = self.device
-        ids = torch.arange(c.vocab_size, device=dev)
-        shift_steps = torch.where((ids >= c.time_shift) & (ids < c.velocity), ids - c.time_shift + 1, 0)  # grid steps each event moves time
+        shift_steps = self.shift_steps
         time = torch.zeros(n, dtype=torch.long, device=dev)
         max_events = limit * 4 + 64  # safety cap: far above any real density
         buf = torch.empty((max_events, n), dtype=torch.long, device=dev)
