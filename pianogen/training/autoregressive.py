@@ -116,7 +116,14 @@ def windows(piece: np.ndarray, context: int) -> list[tuple[np.ndarray, int]]:
 
 @torch.no_grad()
 def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int = 1024, batch: int = 16, desc: str | None = None) -> tuple[float, int]:
-    """Total NLL (nats) and token count of whole pieces.
+    """Total NLL (nats) and token count of whole pieces (:func:`token_nll`, summed)."""
+    per = token_nll(model, kind, pieces, device, chunk, batch, desc)
+    return float(sum(p[1:].sum() for p in per)), sum(len(p) - 1 for p in per)
+
+
+def token_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int = 1024, batch: int = 16, desc: str | None = None) -> list[np.ndarray]:
+    """NLL (nats) of every token of whole pieces: per piece a (T, fields) float array (a note
+    model's four fields, else one column), row 0 (the start token, never a target) zero.
 
     RNNs carry their state across chunks; Transformers score overlapping windows of their
     context (:func:`windows`), the regime they were trained and sample in. Pieces (or windows)
@@ -127,36 +134,37 @@ def sequence_nll(model, kind: str, pieces: list[np.ndarray], device, chunk: int 
 
     from tqdm import tqdm
 
-    total, count = 0.0, 0
+    fields = 4 if kind in NOTE_KINDS else 1
+    out = [np.zeros((len(p), fields)) for p in pieces]
     if kind in WINDOWED_KINDS:
         chunk = model.config.context
-        items = [w for p in pieces for w in windows(p, chunk)]
+        stride = max(1, chunk // 2)  # windows() starts one every half context
+        items = [(k, m * stride, w, first) for k, p in enumerate(pieces) for m, (w, first) in enumerate(windows(p, chunk))]
     else:
-        items = [(p, 1) for p in pieces]
-    order = sorted(range(len(items)), key=lambda i: len(items[i][0]))
+        items = [(k, 0, p, 1) for k, p in enumerate(pieces)]
+    order = sorted(range(len(items)), key=lambda i: len(items[i][2]))
     for b in tqdm(range(0, len(order), batch), desc=desc, unit="batch", disable=desc is None, file=sys.stderr, dynamic_ncols=True, leave=False):
         group = [items[i] for i in order[b : b + batch]]
-        longest = max(len(p) for p, _ in group)
-        shape = (len(group), longest) + group[0][0].shape[1:]
+        longest = max(len(p) for _, _, p, _ in group)
+        shape = (len(group), longest) + group[0][2].shape[1:]
         toks = np.zeros(shape, dtype=np.int64)
-        mask = np.zeros((len(group), longest), dtype=bool)
-        for j, (p, first) in enumerate(group):
+        for j, (_, _, p, _) in enumerate(group):
             toks[j, : len(p)] = p
-            mask[j, first : len(p)] = True  # targets scored (position 0 is never a target)
-        toks_t, mask_t = torch.from_numpy(toks).to(device), torch.from_numpy(mask).to(device)
+        toks_t = torch.from_numpy(toks).to(device)
         state = None
+        nll = np.zeros((len(group), longest, fields))
         for s in range(0, longest - 1, chunk):
             piece = toks_t[:, s : s + chunk + 1]
             outputs, state = run_model(model, kind, piece, state)
-            valid = mask_t[:, s + 1 : s + chunk + 1]
             target = targets(kind, piece)
             if kind in NOTE_KINDS:
-                nll = sum(F.cross_entropy(lg.float().transpose(1, -1), target[..., i], reduction="none") for i, lg in enumerate(outputs))
+                parts = [F.cross_entropy(lg.float().transpose(1, -1), target[..., i], reduction="none") for i, lg in enumerate(outputs)]
             else:
-                nll = F.cross_entropy(outputs.float().transpose(1, -1), target, reduction="none")
-            total += float(nll[valid].sum())
-            count += int(valid.sum())
-    return total, count
+                parts = [F.cross_entropy(outputs.float().transpose(1, -1), target, reduction="none")]
+            nll[:, s + 1 : s + 1 + piece.shape[1] - 1] = torch.stack(parts, -1).cpu().numpy()
+        for j, (k, offset, p, first) in enumerate(group):  # targets scored from ``first`` (padding never)
+            out[k][offset + first : offset + len(p)] = nll[j, first : len(p)]
+    return out
 
 
 class SequenceTask(Task):
