@@ -123,6 +123,13 @@ def model_card(path: Path) -> str:
         lines.append(f"Its default playing includes a time tilt of {tilt:+g} per second (time shifts made "
                      f"{'more' if tilt < 0 else 'less'} likely), chosen with its temperature and top-p"
                      f" ({measured.get('criterion', 'by measurement') if measured else 'by measurement'}).")
+    memory = info.get("motif_memory")
+    if memory:
+        strength = float(memory.get("strength", 0))
+        lines.append("It can bring back its own figures (the *Motif memory* slider): a memory fitted on held-out music proposes, "
+                     "after each note, what followed the last repeat of its latest intervals. "
+                     + (f"It plays at strength {strength:g} by default, chosen by how often a classifier tells it from real music."
+                        if strength else "It is off by default (0; docs/results.md, \"Motif memory\", says why)."))
     spread = info.get("single_sample_spread")
     if spread:
         where = f"{Path(str(spread['data'])).name} {spread['split']}"

@@ -21,11 +21,13 @@ def main() -> int:
     ap.add_argument("--data", default="data/prepared/maestro-mini", help="folder written by scripts/prepare_data.py")
     ap.add_argument("--split", default="test", help="train, validation, test, or a half by composition such as validation-reporting (default: test)")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
+    ap.add_argument("--motif-memory", action="store_true",
+                    help="score a note model mixed with its fitted motif memory (scripts/fit_motif_memory.py), as it samples by default")
     ap.add_argument("--record", action="store_true", help="add the result to each checkpoint's NAME.json")
     args = ap.parse_args()
     for ck in args.checkpoints:
-        r = checkpoint_nll(ck, args.data, args.split, args.device, progress=True)
-        print(f"{ck}: {args.data} {args.split}: {r['nll_per_token']:.4f} nats/{r['token']}, {r['nll_per_second']:.2f} nats/s "
+        r = checkpoint_nll(ck, args.data, args.split, args.device, progress=True, motif_memory=args.motif_memory)
+        print(f"{ck}{' with its motif memory' if args.motif_memory else ''}: {args.data} {args.split}: {r['nll_per_token']:.4f} nats/{r['token']}, {r['nll_per_second']:.2f} nats/s "
               f"({r['tokens']:,} {r['token']}s, {r['seconds'] / 3600:.2f} h, {r['pieces']} pieces)")
         if args.record:
             print(json.dumps({"recorded": str(record_evaluation(ck, r))}))

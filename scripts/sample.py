@@ -40,6 +40,8 @@ def main() -> int:
                     "checkpoint's calibrated tilt; default: as the model plays)")
     ap.add_argument("--time-tilt", "--density", dest="time_tilt", type=float, help="time tilt by hand, per second: > 0 busier, < 0 sparser, 0 = off "
                     "(default: the tilt measured with the checkpoint's sampling defaults, if any)")
+    ap.add_argument("--motif-memory", type=float, help="note models: how strongly the music brings back its own figures "
+                    "(1 = as fitted by likelihood, 0 = off; default: the checkpoint's recorded strength)")
     ap.add_argument("--max-note-seconds", type=float, default=5.0, help="perf-rnn: no note lasts longer (Magenta's 5 s; 0 = no cap)")
     ap.add_argument("--seed", type=int, default=0, help="random seed (same seed, same music)")
     ap.add_argument("-n", type=int, default=1, help="number of samples, generated as one batch")
@@ -73,7 +75,7 @@ def main() -> int:
     notes = sample(sampler, seed_notes=args.seed_notes or (Path(args.seed_midi) if args.seed_midi else None), seconds=args.seconds, temperature=args.temperature,
                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, n=args.n, seed_seconds=args.seed_seconds,
                    max_note_seconds=args.max_note_seconds or None, time_tilt=args.time_tilt,
-                   notes_per_second=args.notes_per_second)
+                   notes_per_second=args.notes_per_second, motif_memory=args.motif_memory)
     seconds = time.perf_counter() - t
     groups = [notes] if args.n == 1 else [notes[notes["sample"] == i] for i in range(args.n)]
     for p, g in zip(paths, groups):
@@ -85,6 +87,8 @@ def main() -> int:
     params = {**{k: v for k, v in vars(args).items() if k not in ("force", "fp32")}, "weights": sampler.weights}
     if args.time_tilt is None and args.notes_per_second is None:
         params["time_tilt"] = tilt0  # what was used, for reproduction
+    if args.motif_memory is None:
+        params["motif_memory"] = sampler.motif_strength
     finish(out, params, paths, wavs, groups, seconds)
     return 0
 
@@ -95,7 +99,7 @@ def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
     from pianogen.audio import render
     from pianogen.sampling import load_gan, sample_gan
 
-    unused = [f"--{k.replace('_', '-')}" for k in ("seed_notes", "seed_midi", "temperature", "top_p", "notes_per_second", "time_tilt")
+    unused = [f"--{k.replace('_', '-')}" for k in ("seed_notes", "seed_midi", "temperature", "top_p", "notes_per_second", "time_tilt", "motif_memory")
               if getattr(args, k) is not None]
     if unused:
         raise ValueError(f"{', '.join(unused)}: a MuseGAN samples from latent vectors only (use --seed and --seconds)")

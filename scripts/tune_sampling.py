@@ -78,7 +78,11 @@ def report_spread(args) -> int:
     from pianogen.checkpoints import update_report
     from pianogen.evaluation.tuning import single_sample_report
 
-    out = {"data": args.data, "split": args.report, "n": args.n, "seconds": args.seconds, "seed": args.seed}
+    from pianogen.sampling import load_sampler
+
+    # The motif memory's recorded strength is part of what "the recorded defaults" play.
+    out = {"data": args.data, "split": args.report, "n": args.n, "seconds": args.seconds, "seed": args.seed,
+           "motif_memory": load_sampler(args.checkpoint).motif_strength}
     for name, notes in (("unseeded", None), ("first_click", FIRST_CLICK)):
         out[name] = single_sample_report(args.checkpoint, args.data, args.report, n=args.n, seconds=args.seconds, seed=args.seed, seed_notes=notes)
         r = out[name]

@@ -27,6 +27,7 @@ import torch
 from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCodec, codec_from_dict
 from pianogen.sampling.density_hold import DensityHold, HoldConfig, tilt_bias
 from pianogen.sampling.loading import load_cached
+from pianogen.sampling.motif_memory import BatchMemory, MemoryConfig, fitted_memory, recorded_strength
 from pianogen.sampling.seeds import SeedNotes, seed_to_notes
 
 MAX_NOTE_SECONDS = 5.0  # an unreleased generated note ends this long after its onset (Magenta's value)
@@ -128,13 +129,13 @@ class SequenceSampler:
     def generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
                  top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                  max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
-                 notes_per_second: float | None = None, hold: bool = True) -> pd.DataFrame:
+                 notes_per_second: float | None = None, hold: bool = True, motif_memory: float | None = None) -> pd.DataFrame:
         """See :func:`sample`. Sampling runs on the threads the process was given: one RNN step
         is too small for intra-op threads to pay (measured 1.2 ms vs 6.9 ms per step with 2
         threads under load), so a serving process sets ``torch.set_num_threads(1)`` once at
         start; nothing here changes process-wide state."""
         for notes, _ in self.stream(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt,
-                                    notes_per_second, every=None, hold=hold):
+                                    notes_per_second, every=None, hold=hold, motif_memory=motif_memory):
             pass
         return notes
 
@@ -142,7 +143,8 @@ class SequenceSampler:
     def stream(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
                top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
-               notes_per_second: float | None = None, every: float | None = 2.0, hold: bool = True) -> Iterator[tuple[pd.DataFrame, float]]:
+               notes_per_second: float | None = None, every: float | None = 2.0, hold: bool = True,
+               motif_memory: float | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
         """:meth:`generate` a piece at a time, for sound that starts before the music is done.
 
         Yields ``(notes, known)``: the notes so far (seed included, laid out as :meth:`generate`
@@ -180,7 +182,8 @@ class SequenceSampler:
         else:
             # The first new note steps from the seed's last onset.
             begin = float(notes["start"].max()) if notes is not None else 0.0
-            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held)
+            memory = self._memory(primer, n, gen, motif_memory)
+            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held, memory)
             decode = lambda r: self.codec.decode(r, start=begin)  # noqa: E731
         if notes is not None and every is not None:
             yield self._frame([empty] * n, notes, end), begin
@@ -286,6 +289,27 @@ class SequenceSampler:
         """A Transformer's attention span in tokens (its training window); None for an RNN."""
         return getattr(self.model.config, "context", None)
 
+    @property
+    def motif_memory(self) -> MemoryConfig | None:
+        """The motif memory fitted to this checkpoint (a note model's, by likelihood on held-out
+        music: ``scripts/fit_motif_memory.py``), or None."""
+        return fitted_memory(self.path) if not isinstance(self.codec, PerformanceCodec) else None
+
+    @property
+    def motif_strength(self) -> float:
+        """The strength the motif memory samples at by default (0: off; see ``motif_memory``)."""
+        return recorded_strength(self.path) if self.motif_memory is not None else 0.0
+
+    def _memory(self, primer: np.ndarray, n: int, gen: torch.Generator, strength: float | None) -> BatchMemory | None:
+        """``n`` samples' motif memories at ``strength`` (None: the recorded one), holding the
+        seed; None when the memory is off or none was fitted."""
+        cfg = self.motif_memory
+        strength = self.motif_strength if strength is None else float(strength)
+        if cfg is None or strength == 0:
+            return None
+        step_seconds = self.codec.config.step_grid.value(np.arange(self.codec.config.vocab_sizes[0]))
+        return BatchMemory(cfg.scaled(strength), step_seconds, n, primer, gen, self.device)
+
     def _start(self, primer: np.ndarray) -> torch.Tensor:
         """The primer as a (1, T, ...) tensor; for a Transformer only its last ``context`` tokens
         (all it can attend to: memory and time stay bounded by the context, whatever the seed)."""
@@ -352,9 +376,10 @@ class SequenceSampler:
         buf = buf.cpu()
         yield [buf[: int(length[r]), r].numpy() for r in range(n)], seconds
 
-    def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None,
-               every: float | None = None, hold: DensityHold | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
-        """Yields as :meth:`_perf` does, with note tuples (time from the primer's last onset)."""
+    def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, every: float | None = None,
+               hold: DensityHold | None = None, memory: BatchMemory | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
+        """Yields as :meth:`_perf` does, with note tuples (time from the primer's last onset).
+        ``memory``: each field is drawn from the model mixed with it (see ``motif_memory``)."""
         dev = self.device
         grid = torch.as_tensor(self.codec.config.step_grid.values, device=dev)
         x = self._start(primer)
@@ -370,14 +395,15 @@ class SequenceSampler:
         step_bias = [bias]  # the step field's bias, re-tilted by ``hold``
 
         def choose(field: int, logits: torch.Tensor) -> torch.Tensor:
-            if field == 0:
-                return pick(logits, temperature, top_k, top_p, gen, step_bias[0])
-            return pick(logits, temperature, top_k, top_p, gen, self._mask if field == 1 else None)
+            drawn = pick(logits, temperature, top_k, top_p, gen, step_bias[0] if field == 0 else self._mask if field == 1 else None)
+            return drawn if memory is None else memory.choose(field, drawn)
 
         for i in range(max_notes):
             note = self.model.generate_step(h, choose)
             onset += grid[note[:, 0]]
             buf[i] = note
+            if memory is not None:
+                memory.push(note)
             if hold is not None:
                 hold.add(torch.ones_like(onset, dtype=torch.bool), onset)
                 if i % HOLD_EVERY == 0:
@@ -438,7 +464,7 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu", int8: bool 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
            top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
            max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None, notes_per_second: float | None = None,
-           hold: bool = True) -> pd.DataFrame:
+           hold: bool = True, motif_memory: float | None = None) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     ``temperature``, ``top_p`` and ``time_tilt`` left None take the checkpoint's recorded
@@ -452,8 +478,11 @@ def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temp
     None uses the tilt recorded with the checkpoint's sampling defaults, if any. ``hold``: past
     30 s of new music, each sample's notes/s is held near its own average so far by a feedback
     on its time tilt (:mod:`pianogen.sampling.density_hold`; not for a density-conditioned model,
-    whose input holds it); shorter samples are never touched.
+    whose input holds it); shorter samples are never touched. ``motif_memory``: the strength at which a note model
+    with a fitted motif memory brings back its own figures (:mod:`pianogen.sampling.motif_memory`;
+    1 as fitted by likelihood, higher more often); None uses the strength recorded with the
+    checkpoint, 0 samples the network alone.
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
     return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt, notes_per_second,
-                            hold)
+                            hold, motif_memory)
