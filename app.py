@@ -50,6 +50,7 @@ CONCURRENCY = int(os.environ.get("PIANOGEN_CONCURRENCY", 2))
 SEED_SOURCES = ["Note names", "Upload a MIDI file", "A bundled MAESTRO piece"]
 MAX_SECONDS = 180  # longest autoregressive request (s after the seed); the slider stops at 60
 MAX_SEED_SECONDS = 30  # longest opening taken from an uploaded or bundled MIDI file
+MAX_MOTIF_STRENGTH = 10  # strongest motif memory the app takes: each proposal then almost always wins
 MAX_BARS = 64
 MIN_BPM, MAX_BPM = 40, 240  # tempo range of musical-time MuseGAN requests (beats per minute)
 # Streamed audio: a chunk each time this many more seconds of music are sampled (the first ones
@@ -192,9 +193,12 @@ def autoregressive_tab(m: Loaded) -> None:
     # Defaults in the signature make every input optional for API clients (gradio_client):
     # a client names only what it changes (midi_file=None: no upload).
     def generate_autoregressive(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
-                     notes_per_second=0, measured_defaults=True, progress=gr.Progress(), stream=False):
+                     notes_per_second=0, measured_defaults=True, motif_memory=None, progress=gr.Progress(), stream=False):
         """``measured_defaults`` (the default, also for API clients that leave it out) plays the
         checkpoint's own measured temperature, top-p and tilt and ignores the two sliders.
+        ``motif_memory``: how strongly a note model brings back its own figures (0 = off), used
+        like the two sliders only without ``measured_defaults`` (which plays the strength
+        recorded with the checkpoint); event models have none.
         ``stream`` (the page's button, where audio can stream): the audio output is a stream whose
         chunks play while the rest is sampled; API clients get one WAV file when all is done."""
         t0 = time.perf_counter()
@@ -222,9 +226,13 @@ def autoregressive_tab(m: Loaded) -> None:
             if measured_defaults:
                 temperature, top_p, _ = sampler.defaults
             temperature, top_p = _bounded(temperature, "temperature", 0.0, 5.0), _bounded(top_p, "top_p", 0.01, 1.0)
+            # Like temperature: a client leaving it out gets the slider's start value, which is
+            # the first model's, so only the measured-defaults switch can mean "this model's own".
+            strength = sampler.motif_strength if measured_defaults or motif_memory is None else _bounded(motif_memory, "motif_memory", 0.0, MAX_MOTIF_STRENGTH)
+            strength = strength if sampler.motif_memory is not None else 0.0
             request = dict(seed_notes=seed_notes, seconds=seconds, temperature=temperature, top_p=top_p, seed=_seed(seed),
                            seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds, notes_per_second=nps,
-                           time_tilt=None if measured_defaults else 0.0)
+                           time_tilt=None if measured_defaults else 0.0, motif_memory=strength)
             streamed = None
             if stream:
                 # The seed plays at once, then each STREAM_SECONDS of music as soon as it is sampled.
@@ -240,7 +248,7 @@ def autoregressive_tab(m: Loaded) -> None:
                 progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": m.sequence_models[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
                       "seconds": seconds, "temperature": temperature, "top_p": top_p, "seed": _seed(seed), "notes_per_second": nps,
-                      "measured_defaults": bool(measured_defaults), "weights": sampler.weights}
+                      "measured_defaults": bool(measured_defaults), "motif_memory": strength, "weights": sampler.weights}
             yield _finish(notes, f"{m.sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
                           copy_check=m.copy_line(m.sequence_models[checkpoint], notes[~notes["is_seed"]]), streamed=streamed)
         except (ValueError, MidiReadError, CheckpointError) as exc:
@@ -260,7 +268,7 @@ def autoregressive_tab(m: Loaded) -> None:
                                      gr.update(visible=s == SEED_SOURCES[2]), gr.update(visible=s != SEED_SOURCES[0])),
                           source, [names, upload, piece, seed_seconds], api_visibility="private")
             t0, p0 = next(iter(m.samplers.values())).defaults[:2] if m.sequence_models else UNTUNED
-            measured = gr.Checkbox(True, label="Play as measured best for this model (temperature, top-p and time tilt)")
+            measured = gr.Checkbox(True, label="Play as measured best for this model (temperature, top-p, time tilt and motif memory)")
             temperature = gr.Slider(0.1, 2.0, value=t0, step=0.05, label="Temperature", interactive=False)
             top_p = gr.Slider(0.5, 1.0, value=p0, step=0.01, label="Top-p", interactive=False)
             measured.change(lambda m: (gr.update(interactive=not m), gr.update(interactive=not m)), measured, [temperature, top_p],
@@ -269,13 +277,17 @@ def autoregressive_tab(m: Loaded) -> None:
             # A target, not a knob: each model turns it into its own control (a density-conditioned
             # model's input, or another model's time tilt through its measured calibration).
             density = gr.Slider(0, 24, value=0, step=1, label="Notes per second (0 = as the model plays)")
+            first_sampler = next(iter(m.samplers.values()), None)
+            motif = gr.Slider(0, MAX_MOTIF_STRENGTH, value=_motif_value(first_sampler), step=0.5, visible=_has_motif(first_sampler),
+                              interactive=False, label="Motif memory: bring back its own figures (0 = off)")
+            measured.change(lambda m: gr.update(interactive=not m), measured, motif, api_visibility="private")
             seed = gr.Number(0, precision=0, label="Random seed")
             go = gr.Button("Generate", variant="primary", elem_id="generate-rnn")
         with gr.Column():
             # Streamed where it can be (see live_audio): the first seconds play while the rest is sampled.
             player = gr.Audio(type="filepath", label="Audio", elem_id="rnn-audio", streaming=m.live, autoplay=m.live)
             shown = [gr.Image(type="filepath", label="Pianoroll"), gr.File(label="MIDI"), gr.JSON(label="Parameters", elem_id="rnn-params"), gr.Markdown()]
-    inputs = [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured]
+    inputs = [ck, source, names, upload, piece, seed_seconds, temperature, top_p, seconds, seed, density, measured, motif]
     # The public API name predates the Transformers; clients call it and get a WAV file. Where the
     # page streams, its button runs the same handler privately with the stream as its audio output.
     outs = [player, *shown]
@@ -289,18 +301,30 @@ def autoregressive_tab(m: Loaded) -> None:
         go.click(play, inputs, outs, api_name="generate_rnn")
     ck.change(lambda c: (*m.samplers[c].defaults[:2], model_card(m.sequence_models[c])) if c in m.sequence_models else (*UNTUNED, ""), ck, [temperature, top_p, card],
               api_visibility="private")
+    ck.change(lambda c: gr.update(value=_motif_value(m.samplers.get(c)), visible=_has_motif(m.samplers.get(c))), ck, motif, api_visibility="private")
     if m.sequence_models:
         first, (t_, p_) = next(iter(m.sequence_models)), next(iter(m.samplers.values())).defaults[:2]
+        mm = _motif_value(next(iter(m.samplers.values())))
         opening = next((k for k in m.pieces if "Chopin" in k), next(iter(m.pieces)))
         gr.Examples(
             examples=[
-                [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0, True],
-                [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0, True],
-                [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True],
+                [first, SEED_SOURCES[0], "C4 E4 G4 C5", None, opening, 5, t_, p_, 20, 0, 0.0, True, mm],
+                [first, SEED_SOURCES[0], "A3+C4+E4 _ F3+A3+C4 _ C3+G3+C4+E4 _ G2+G3+B3+D4", None, opening, 5, t_, p_, 20, 3, 0.0, True, mm],
+                [first, SEED_SOURCES[2], "", None, opening, 6, t_, p_, 20, 1, 0.0, True, mm],
             ],
             inputs=inputs, outputs=[player, *shown], fn=play, run_on_click=True, cache_examples=False,
             example_labels=["A C major arpeggio", "A minor chord progression", f"Continue {opening.split(':')[0]}"],
             label="One click: a seed melody, a chord progression, a bundled opening")
+
+
+def _has_motif(sampler) -> bool:
+    """Whether a sampler has a motif memory to set (note models with a fitted one)."""
+    return sampler is not None and sampler.motif_memory is not None
+
+
+def _motif_value(sampler) -> float:
+    """The motif slider's preset for a sampler: its recorded strength (0 without a memory)."""
+    return sampler.motif_strength if _has_motif(sampler) else 0.0
 
 
 def musegan_tab(m: Loaded) -> None:

@@ -356,6 +356,25 @@ def test_api_defaults_are_each_models_own(client):
     assert (params["temperature"], params["top_p"]) == (0.7, 0.9)
 
 
+def test_motif_memory_is_a_note_models_knob(client):
+    """At its measured defaults a note model plays its recorded motif-memory strength (whatever
+    the slider says); without them 0 turns it off; an event model has none, whatever is asked."""
+    import json
+
+    label = rnn_label(client, "note-transformer")
+    recorded = json.loads((ROOT / "checkpoints" / f"{label.split(' (')[0]}.json").read_text())["motif_memory"]["strength"]
+    assert recorded > 0
+    for asked in ({}, {"motif_memory": 0}):
+        params = check_outputs(client.predict(checkpoint=label, note_names="C4 E4 G4 C5", seconds=4, api_name="/generate_rnn", **asked), 3)
+        assert params["motif_memory"] == recorded
+    params = check_outputs(client.predict(checkpoint=label, note_names="C4 E4 G4 C5", seconds=4, motif_memory=0, measured_defaults=False,
+                                          api_name="/generate_rnn"), 3)
+    assert params["motif_memory"] == 0
+    params = check_outputs(client.predict(checkpoint=rnn_label(client, "perf-rnn"), note_names="C4 E4", seconds=4, motif_memory=5,
+                                          measured_defaults=False, api_name="/generate_rnn"), 3)
+    assert params["motif_memory"] == 0
+
+
 @pytest.mark.parametrize("inputs, message", [
     ({"seconds": 10_000}, "greater than maximum value 60"),  # Gradio's slider bound, before the handler's own
     ({"note_names": " ".join(["C4"] * 3001)}, "at most 3,000 are read"),
