@@ -324,7 +324,7 @@ def _has_motif(sampler) -> bool:
 
 def _motif_value(sampler) -> float:
     """The motif slider's preset for a sampler: its recorded strength (0 without a memory)."""
-    return sampler.motif_strength if _has_motif(sampler) else 0.0
+    return sampler.motif_strength if sampler is not None else 0.0
 
 
 def musegan_tab(m: Loaded) -> None:

@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pianogen.representations.note_tuples import NoteTupleConfig
-from pianogen.sampling.motif_memory import (BatchMemory, MemoryConfig, MotifMemory, fit_weights, fitted_memory, mixture_nll,
-                                            proposals, step_classes)
+from pianogen.sampling.motif_memory import (BatchMemory, MemoryConfig, MotifMemory, fit_weights, mixture_nll,
+                                            proposals, recorded_memory, step_classes)
 
 ROOT = Path(__file__).resolve().parents[1]
-STEP_SECONDS = NoteTupleConfig().step_grid.value(np.arange(NoteTupleConfig().vocab_sizes[0]))
+STEP_SECONDS = NoteTupleConfig().step_grid.values  # seconds of each step bin
 BOS = np.array(NoteTupleConfig().vocab_sizes)
 
 
@@ -142,7 +142,7 @@ def test_shipped_note_models_have_a_memory_that_lowers_held_out_nll(prepared):
 
     for name in ("note-rnn", "note-transformer"):
         ck = ROOT / "checkpoints" / f"{name}.pt"
-        assert fitted_memory(ck) is not None
+        assert recorded_memory(ck) is not None
         alone = checkpoint_nll(ck, prepared, "test")
         mixed = checkpoint_nll(ck, prepared, "test", motif_memory=True)
         assert mixed["tokens"] == alone["tokens"] and mixed["motif_memory"]

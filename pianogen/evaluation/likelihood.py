@@ -57,15 +57,17 @@ def checkpoint_nll(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     """
     from pianogen.models import NOTE_KINDS
 
+    recorded = None
+    if motif_memory:  # looked up first: a checkpoint without one is refused before it is scored
+        from pianogen.sampling.motif_memory import recorded_memory
+
+        recorded = recorded_memory(checkpoint)
+        if recorded is None:
+            raise ValueError(f"{checkpoint}: no motif memory fitted (scripts/fit_motif_memory.py)")
     nll, tokens, codec, ckpt, seconds, n_pieces = _scored(checkpoint, data_dir, split, device, progress, int8)
     extra: dict[str, Any] = {"weights": "int8"} if int8 else {}
-    if motif_memory:
-        from pianogen.sampling.motif_memory import fitted_memory
-
-        cfg = fitted_memory(checkpoint)
-        if cfg is None:
-            raise ValueError(f"{checkpoint}: no motif memory fitted (scripts/fit_motif_memory.py)")
-        nll = _memory_nll(nll, tokens, codec, cfg)
+    if recorded is not None:
+        nll = _memory_nll(nll, tokens, codec, recorded[0])
         extra["motif_memory"] = True
     total, count = float(sum(p[1:].sum() for p in nll)), sum(len(p) - 1 for p in nll)
     return {"checkpoint": str(checkpoint), "data": str(data_dir), "split": split, "nll_per_token": total / count,
@@ -78,7 +80,7 @@ def _memory_rows(nll: list[np.ndarray], tokens: list[np.ndarray], codec, cfg):
     proposals, match lengths), and the codec's seconds per step bin."""
     from pianogen.sampling.motif_memory import proposals
 
-    step_seconds = codec.config.step_grid.value(np.arange(codec.config.vocab_sizes[0]))
+    step_seconds = codec.config.step_grid.values
     found = [proposals(t, cfg, step_seconds) for t in tokens]
     cat = lambda parts: np.concatenate([p[1:] for p in parts])  # noqa: E731  (row 0 is never a target)
     return -cat(nll), cat(tokens), cat([f[0] for f in found]), cat([f[1] for f in found]), step_seconds
@@ -111,7 +113,7 @@ def fit_motif_memory(checkpoint: str | os.PathLike, data_dir: str | os.PathLike,
     base = MemoryConfig()
     logp, target, prop, length, step_seconds = _memory_rows(nll, tokens, codec, base)
     weights = fit_weights(logp, target, prop, length, base, step_seconds)
-    cfg = MemoryConfig(base.min_match, base.max_match, base.buckets, tuple(tuple(float(x) for x in w) for w in weights))
+    cfg = base.with_weights(weights)
     before, after = float(-logp.sum()), float(mixture_nll(logp, target, prop, length, cfg, step_seconds).sum())
     return {"config": cfg.to_dict(), "data": str(data_dir), "split": split, "notes": len(target),
             "nll_per_token": [before / len(target), after / len(target)], "nll_per_second": [before / seconds, after / seconds],

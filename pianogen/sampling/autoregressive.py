@@ -27,7 +27,7 @@ import torch
 from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCodec, codec_from_dict
 from pianogen.sampling.density_hold import DensityHold, HoldConfig, tilt_bias
 from pianogen.sampling.loading import load_cached
-from pianogen.sampling.motif_memory import BatchMemory, MemoryConfig, fitted_memory, recorded_strength
+from pianogen.sampling.motif_memory import BatchMemory, MemoryConfig, recorded_memory
 from pianogen.sampling.seeds import SeedNotes, seed_to_notes
 
 MAX_NOTE_SECONDS = 5.0  # an unreleased generated note ends this long after its onset (Magenta's value)
@@ -289,26 +289,35 @@ class SequenceSampler:
         """A Transformer's attention span in tokens (its training window); None for an RNN."""
         return getattr(self.model.config, "context", None)
 
+    def _recorded_memory(self) -> tuple[MemoryConfig, float] | None:
+        """A note model's fitted motif memory and default strength, read from its report each
+        time (as :attr:`defaults` is: a re-recorded NAME.json counts at once); None for event models."""
+        return recorded_memory(self.path) if not isinstance(self.codec, PerformanceCodec) else None
+
     @property
     def motif_memory(self) -> MemoryConfig | None:
         """The motif memory fitted to this checkpoint (a note model's, by likelihood on held-out
         music: ``scripts/fit_motif_memory.py``), or None."""
-        return fitted_memory(self.path) if not isinstance(self.codec, PerformanceCodec) else None
+        recorded = self._recorded_memory()
+        return recorded[0] if recorded else None
 
     @property
     def motif_strength(self) -> float:
         """The strength the motif memory samples at by default (0: off; see ``motif_memory``)."""
-        return recorded_strength(self.path) if self.motif_memory is not None else 0.0
+        recorded = self._recorded_memory()
+        return recorded[1] if recorded else 0.0
 
     def _memory(self, primer: np.ndarray, n: int, gen: torch.Generator, strength: float | None) -> BatchMemory | None:
         """``n`` samples' motif memories at ``strength`` (None: the recorded one), holding the
         seed; None when the memory is off or none was fitted."""
-        cfg = self.motif_memory
-        strength = self.motif_strength if strength is None else float(strength)
-        if cfg is None or strength == 0:
+        recorded = self._recorded_memory()
+        if recorded is None:
             return None
-        step_seconds = self.codec.config.step_grid.value(np.arange(self.codec.config.vocab_sizes[0]))
-        return BatchMemory(cfg.scaled(strength), step_seconds, n, primer, gen, self.device)
+        cfg, default = recorded
+        strength = default if strength is None else float(strength)
+        if strength == 0:
+            return None
+        return BatchMemory(cfg.scaled(strength), self.codec.config.step_grid.values, n, primer, gen, self.device)
 
     def _start(self, primer: np.ndarray) -> torch.Tensor:
         """The primer as a (1, T, ...) tensor; for a Transformer only its last ``context`` tokens

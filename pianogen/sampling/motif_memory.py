@@ -29,7 +29,7 @@ docs/results.md, "Motif memory").
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -68,6 +68,11 @@ class MemoryConfig:
     def from_dict(cls, d: dict) -> "MemoryConfig":
         return cls(d["min_match"], d["max_match"], tuple(d["buckets"]), tuple(tuple(float(x) for x in w) for w in d["weights"]))
 
+    def bucket_of(self, length: np.ndarray | int) -> np.ndarray:
+        """Index of the bucket each match length (notes) falls in (lengths below the first
+        bucket count as the first: they only occur where no proposal is made)."""
+        return np.clip(np.searchsorted(self.buckets, length, side="right") - 1, 0, len(self.buckets) - 1)
+
     def weight_table(self) -> np.ndarray:
         """(buckets, 4) weights; zeros where none were fitted."""
         return np.asarray(self.weights, dtype=np.float64) if self.weights else np.zeros((len(self.buckets), FIELDS))
@@ -80,24 +85,21 @@ class MemoryConfig:
             raise ValueError(f"motif memory strength must be >= 0, got {strength}")
         if strength == 1:
             return self
-        table = 1 - (1 - self.weight_table()) ** strength
-        return MemoryConfig(self.min_match, self.max_match, self.buckets, tuple(tuple(float(x) for x in w) for w in table))
+        return self.with_weights(1 - (1 - self.weight_table()) ** strength)
+
+    def with_weights(self, table: np.ndarray) -> "MemoryConfig":
+        """The same matching with a (buckets, 4) weight table."""
+        return replace(self, weights=tuple(tuple(float(x) for x in w) for w in table))
 
 
-def fitted_memory(checkpoint) -> MemoryConfig | None:
-    """The memory fitted to a checkpoint (its report's ``motif_memory``), or None."""
+def recorded_memory(checkpoint) -> tuple[MemoryConfig, float] | None:
+    """The memory fitted to a checkpoint and the strength it samples at by default (its
+    report's ``motif_memory``: the strength chosen by listening measures, 0 when none is
+    recorded), or None when none was fitted."""
     from pianogen.checkpoints import read_report
 
     entry = read_report(checkpoint).get("motif_memory")
-    return MemoryConfig.from_dict(entry["config"]) if entry else None
-
-
-def recorded_strength(checkpoint) -> float:
-    """The strength a checkpoint samples its memory at by default (its report's
-    ``motif_memory.strength``, chosen by listening measures; 0 when none is recorded)."""
-    from pianogen.checkpoints import read_report
-
-    return float((read_report(checkpoint).get("motif_memory") or {}).get("strength", 0.0))
+    return (MemoryConfig.from_dict(entry["config"]), float(entry.get("strength", 0.0))) if entry else None
 
 
 def step_classes(steps: np.ndarray, step_seconds: np.ndarray) -> np.ndarray:
@@ -143,7 +145,7 @@ class MotifMemory:
 
     def bucket(self) -> int:
         """Index of the current match length's bucket (valid while ``proposal`` is set)."""
-        return int(np.searchsorted(self.cfg.buckets, self.length, side="right")) - 1
+        return int(self.cfg.bucket_of(self.length))
 
 
 def proposals(tokens: np.ndarray, cfg: MemoryConfig, step_seconds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +177,7 @@ def mixture_nll(target_logp: np.ndarray, target: np.ndarray, proposal: np.ndarra
     w_table = cfg.weight_table() if weights is None else weights
     p = np.exp(target_logp)
     active = proposal[:, 0] >= 0
-    bucket = np.clip(np.searchsorted(cfg.buckets, length, side="right") - 1, 0, len(cfg.buckets) - 1)
+    bucket = cfg.bucket_of(length)
     out = np.empty_like(p)
     for i in range(FIELDS):
         w = np.where(active, w_table[bucket, i], 0.0)
@@ -190,9 +192,9 @@ def fit_weights(target_logp: np.ndarray, target: np.ndarray, proposal: np.ndarra
     field) weight touches only its own rows' terms, so each is a one-dimensional search over ``grid``."""
     grid = np.array([0, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]) if grid is None else np.asarray(grid)
     totals = np.zeros((len(grid), len(cfg.buckets), FIELDS))
+    bucket = cfg.bucket_of(length)
     for g, w in enumerate(grid):
         nll = mixture_nll(target_logp, target, proposal, length, cfg, step_seconds, np.full((len(cfg.buckets), FIELDS), w))
-        bucket = np.clip(np.searchsorted(cfg.buckets, length, side="right") - 1, 0, len(cfg.buckets) - 1)
         for b in range(len(cfg.buckets)):
             totals[g, b] = nll[bucket == b].sum(0)
     return grid[totals.argmin(0)]
