@@ -163,3 +163,32 @@ def test_note_tuples_time_scale():
     cfg = note_tuples.NoteTupleConfig()
     slow = note_tuples.decode(note_tuples.encode(notes, cfg, time_scale=1.05), cfg)
     assert abs(slow["start"].max() / notes["start"].max() - 1.05) < 0.001
+
+
+@pytest.mark.parametrize("path", MIDI_FILES, ids=file_id)
+def test_no_real_note_starts_on_a_key_held_down(path):
+    """HeldKeys' quantization bounds hold on real music: prepared data ends a note where its key
+    is struck again, so no note of the corpus starts on a key its rule calls held."""
+    tokens = note_tuples.encode(notes_of(path))
+    held = note_tuples.held_keys(tokens)
+    assert not held[np.arange(len(tokens)), tokens[:, 1]].any()
+    assert held.sum(1).max() >= 3  # not vacuous: keys do stay down while others start
+
+
+def test_held_keys_by_hand():
+    cfg = note_tuples.NoteTupleConfig()
+    notes = pd.DataFrame({"pitch": [60, 64, 60], "velocity": [80, 80, 80], "start": [0.0, 0.5, 2.0], "end": [1.5, 0.6, 2.5]})
+    held = note_tuples.held_keys(note_tuples.encode(notes, cfg), cfg)
+    assert held[1].nonzero()[0].tolist() == [60]  # C4 still down at 0.5 s
+    assert not held[2].any()  # both released by 2 s
+
+
+def test_cut_restrikes_ends_a_note_where_its_key_is_struck_again():
+    from pianogen.data.midi import notes_frame
+
+    notes = notes_frame([60, 60, 64, 60], [80] * 4, [0.0, 0.5, 0.5, 2.0], [1.0, 0.8, 3.0, 2.5])
+    out = note_tuples.cut_restrikes(notes)
+    assert out["end"].tolist() == [0.5, 0.8, 3.0, 2.5]
+    assert np.allclose(out["duration"], out["end"] - out["start"])
+    real = notes_of(MIDI_FILES[0])
+    pd.testing.assert_frame_equal(note_tuples.cut_restrikes(real), real)  # prepared notes already hold one note per key

@@ -79,12 +79,12 @@ def apply_sustain(track: RawTrack, threshold: int = SUSTAIN_THRESHOLD) -> np.nda
     extended = end.copy()
     extended[held] = release[idx[held]]
     # Re-striking the same key cuts a sustained note at the new onset.
-    next_onset = _next_same_pitch_onset(track.pitch, track.start)
+    next_onset = next_same_pitch_onset(track.pitch, track.start)
     extended = np.where(held, np.maximum(end, np.minimum(extended, next_onset)), end)
     return extended
 
 
-def _next_same_pitch_onset(pitch: np.ndarray, start: np.ndarray) -> np.ndarray:
+def next_same_pitch_onset(pitch: np.ndarray, start: np.ndarray) -> np.ndarray:
     """For each note, the start (s) of the next note of the same pitch, or +inf."""
     order = np.lexsort((start, pitch))
     p, s = pitch[order], start[order]

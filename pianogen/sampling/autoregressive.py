@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 
 from pianogen.representations.codecs import PIANO_HIGH, PIANO_LOW, PerformanceCodec, codec_from_dict
+from pianogen.representations.note_tuples import HeldKeys, cut_restrikes
 from pianogen.sampling.density_hold import DensityHold, HoldConfig, tilt_bias
 from pianogen.sampling.loading import load_cached
 from pianogen.sampling.motif_memory import BatchMemory, MemoryConfig, recorded_memory
@@ -129,13 +130,14 @@ class SequenceSampler:
     def generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
                  top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                  max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
-                 notes_per_second: float | None = None, hold: bool = True, motif_memory: float | None = None) -> pd.DataFrame:
+                 notes_per_second: float | None = None, hold: bool = True, motif_memory: float | None = None,
+                 held_keys: bool = False) -> pd.DataFrame:
         """See :func:`sample`. Sampling runs on the threads the process was given: one RNN step
         is too small for intra-op threads to pay (measured 1.2 ms vs 6.9 ms per step with 2
         threads under load), so a serving process sets ``torch.set_num_threads(1)`` once at
         start; nothing here changes process-wide state."""
         for notes, _ in self.stream(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt,
-                                    notes_per_second, every=None, hold=hold, motif_memory=motif_memory):
+                                    notes_per_second, every=None, hold=hold, motif_memory=motif_memory, held_keys=held_keys):
             pass
         return notes
 
@@ -144,7 +146,7 @@ class SequenceSampler:
                top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
                notes_per_second: float | None = None, every: float | None = 2.0, hold: bool = True,
-               motif_memory: float | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
+               motif_memory: float | None = None, held_keys: bool = False) -> Iterator[tuple[pd.DataFrame, float]]:
         """:meth:`generate` a piece at a time, for sound that starts before the music is done.
 
         Yields ``(notes, known)``: the notes so far (seed included, laid out as :meth:`generate`
@@ -183,8 +185,11 @@ class SequenceSampler:
             # The first new note steps from the seed's last onset.
             begin = float(notes["start"].max()) if notes is not None else 0.0
             memory = self._memory(primer, n, gen, motif_memory)
-            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held, memory)
-            decode = lambda r: self.codec.decode(r, start=begin)  # noqa: E731
+            keys = HeldKeys(self.codec.config, n) if held_keys else None
+            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held, memory, keys)
+            # A key holds one note at a time, as in prepared data and in the event models' decoding:
+            # a generated note ends where its key is struck again (the seed stays the user's).
+            decode = lambda r: cut_restrikes(self.codec.decode(r, start=begin))  # noqa: E731
         if notes is not None and every is not None:
             yield self._frame([empty] * n, notes, end), begin
         for rows, reached in steps:
@@ -386,9 +391,11 @@ class SequenceSampler:
         yield [buf[: int(length[r]), r].numpy() for r in range(n)], seconds
 
     def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, every: float | None = None,
-               hold: DensityHold | None = None, memory: BatchMemory | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
+               hold: DensityHold | None = None, memory: BatchMemory | None = None,
+               keys: HeldKeys | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
         """Yields as :meth:`_perf` does, with note tuples (time from the primer's last onset).
-        ``memory``: each field is drawn from the model mixed with it (see ``motif_memory``)."""
+        ``memory``: each field is drawn from the model mixed with it (see ``motif_memory``).
+        ``keys``: no note starts on a key still sounding (:class:`HeldKeys`; the seed's keys too)."""
         dev = self.device
         grid = torch.as_tensor(self.codec.config.step_grid.values, device=dev)
         x = self._start(primer)
@@ -402,15 +409,30 @@ class SequenceSampler:
         buf = torch.empty((max_notes, n, 4), dtype=torch.long, device=dev)
 
         step_bias = [bias]  # the step field's bias, re-tilted by ``hold``
+        if keys is not None:
+            for note in primer[1:]:  # row 0 is the start-of-piece token
+                keys.push(np.repeat(note[None], n, 0))
+        step = [None]  # the step drawn for the note being sampled
 
         def choose(field: int, logits: torch.Tensor) -> torch.Tensor:
-            drawn = pick(logits, temperature, top_k, top_p, gen, step_bias[0] if field == 0 else self._mask if field == 1 else None)
-            return drawn if memory is None else memory.choose(field, drawn)
+            blocked, field_bias = None, step_bias[0] if field == 0 else self._mask if field == 1 else None
+            if field == 1 and keys is not None:
+                held = keys.held(step[0])
+                held &= ~held[:, PIANO_LOW : PIANO_HIGH + 1].all(1, keepdims=True)  # never block every key
+                blocked = torch.from_numpy(held).to(dev)
+                field_bias = self._mask + torch.where(blocked, float("-inf"), 0.0)
+            drawn = pick(logits, temperature, top_k, top_p, gen, field_bias)
+            drawn = drawn if memory is None else memory.choose(field, drawn, blocked)
+            if field == 0 and keys is not None:
+                step[0] = drawn.cpu().numpy()
+            return drawn
 
         for i in range(max_notes):
             note = self.model.generate_step(h, choose)
             onset += grid[note[:, 0]]
             buf[i] = note
+            if keys is not None:
+                keys.push(note.cpu().numpy())
             if memory is not None:
                 memory.push(note)
             if hold is not None:
@@ -473,7 +495,7 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu", int8: bool 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
            top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
            max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None, notes_per_second: float | None = None,
-           hold: bool = True, motif_memory: float | None = None) -> pd.DataFrame:
+           hold: bool = True, motif_memory: float | None = None, held_keys: bool = False) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     ``temperature``, ``top_p`` and ``time_tilt`` left None take the checkpoint's recorded
@@ -490,8 +512,12 @@ def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temp
     whose input holds it); shorter samples are never touched. ``motif_memory``: the strength at which a note model
     with a fitted motif memory brings back its own figures (:mod:`pianogen.sampling.motif_memory`;
     1 as fitted by likelihood, higher more often); None uses the strength recorded with the
-    checkpoint, 0 samples the network alone.
+    checkpoint, 0 samples the network alone. A generated note ends where its key is struck again
+    (a key holds one note at a time, as in prepared data). ``held_keys`` (note models): no new
+    note starts on a key still sounding at all (:class:`pianogen.representations.note_tuples.HeldKeys`;
+    measured in docs/results.md: it turns repeated notes into semitone neighbours, so it is off
+    by default).
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
     return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt, notes_per_second,
-                            hold, motif_memory)
+                            hold, motif_memory, held_keys)

@@ -239,12 +239,16 @@ class BatchMemory:
         self.plan = [torch.as_tensor(prop, device=self.device), coins < torch.as_tensor(weight, device=self.device),
                      torch.as_tensor(active, device=self.device)]
 
-    def choose(self, field_index: int, drawn: torch.Tensor) -> torch.Tensor:
-        """The mixture's value of field ``field_index`` per sample, given the model's ``drawn`` (n,)."""
+    def choose(self, field_index: int, drawn: torch.Tensor, blocked: torch.Tensor | None = None) -> torch.Tensor:
+        """The mixture's value of field ``field_index`` per sample, given the model's ``drawn`` (n,).
+        ``blocked`` (n, classes) bool: values this field may not take (a proposal there is passed over)."""
         if self.plan is None:
             return drawn
         prop, take, active = self.plan
-        out = torch.where(active & take[:, field_index], prop[:, field_index], drawn)
+        take = active & take[:, field_index]
+        if blocked is not None:
+            take = take & ~blocked.gather(1, prop[:, field_index : field_index + 1])[:, 0]
+        out = torch.where(take, prop[:, field_index], drawn)
         if field_index == 0:
             self.plan[2] = active & (self._classes[out] == self._classes[prop[:, 0]])
         else:
