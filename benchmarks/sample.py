@@ -51,8 +51,8 @@ def windowed_reference(sampler, n_tokens: int, window: int = 64) -> None:
     else:
         seq = [sampler.codec.bos.tolist()]
         for _ in range(n_tokens):
-            h, _ = m(torch.tensor([seq[-window:]]))
-            seq.append(m.generate_step(h[:, -1], lambda i, lg: pick(lg, 1.0, 0, 1.0, gen))[0].tolist())
+            h, state = m(torch.tensor([seq[-window:]]))
+            seq.append(m.generate_step(h[:, -1], lambda i, lg: pick(lg, 1.0, 0, 1.0, gen), state)[0].tolist())
 
 
 def main() -> None:

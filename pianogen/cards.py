@@ -109,6 +109,10 @@ def model_card(path: Path) -> str:
     if init:
         learned += f", continuing from `{Path(init['checkpoint']).stem}`'s weights"
     lines.append(learned + ".")
+    if info.get("config", {}).get("model_config", {}).get("keyboard"):
+        lines.append("It is told which keys are sounding: at every note it reads each key's state (down or up, time left, how "
+                     "recently struck) from the notes so far, and again where its next note will start, so it hears the chord "
+                     "it adds to and does not strike a key that is still down.")
     conditioned = bool(info.get("config", {}).get("model_config", {}).get("density_bins"))
     if conditioned:
         lines.append("Trained with Magenta's note-density control: it takes *Notes per second* as an input at every step "

@@ -40,6 +40,8 @@ def main(script: str = "train_autoregressive.py") -> int:
     mg.add_argument("--heads", type=int, help="transformer, note-transformer: attention heads")
     mg.add_argument("--context", type=int, help="transformer, note-transformer: attention span in tokens (default: --seq-len)")
     mg.add_argument("--position", choices=["rope", "relative"], help="transformer, note-transformer: rotary (default) or Music Transformer's relative embeddings")
+    mg.add_argument("--keyboard", action="store_true", default=None, help="note-transformer: tell the model which keys are sounding "
+                    "(at every input and at the next note's onset; pianogen/models/keyboard.py)")
     mg.add_argument("--density-control", action="store_true", help="perf-rnn: condition on note density as Magenta does, so a sample can "
                     "ask for a number of notes per second")
     add_dataclass_flags(ap, TrainConfig, "training")
@@ -51,9 +53,9 @@ def main(script: str = "train_autoregressive.py") -> int:
     file_cfg = read_config_file(args.config) if args.config else {}
     train_cfg = load_config(TrainConfig, {**file_cfg.get("train", {}), **picked(args, TrainConfig)})
     augment = load_config(AugmentConfig, {**file_cfg.get("augment", {}), **picked(args, AugmentConfig, "aug_")})
-    flags = ("layers", "dropout") + {"transformer": ("width", "heads", "context", "position"), "note-transformer": ("width", "heads", "context", "position", "embed"),
+    flags = ("layers", "dropout") + {"transformer": ("width", "heads", "context", "position"), "note-transformer": ("width", "heads", "context", "position", "embed", "keyboard"),
                                      "note-rnn": ("hidden", "embed", "cell"), "perf-rnn": ("hidden", "embed")}[args.model]
-    given = [k for k in ("hidden", "embed", "cell", "width", "heads", "context", "position") if getattr(args, k) is not None and k not in flags]
+    given = [k for k in ("hidden", "embed", "cell", "width", "heads", "context", "position", "keyboard") if getattr(args, k) is not None and k not in flags]
     if given:
         raise ValueError(f"--{given[0]} does not apply to {args.model}")
     model_cfg = {**file_cfg.get("model", {}), **{k: v for k in flags if (v := getattr(args, k)) is not None}}

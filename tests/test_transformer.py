@@ -153,13 +153,15 @@ def _tiny_checkpoint(tmp_path, kind: str, config: dict):
     codec = CODEC_FOR_MODEL[kind]()
     sizes = {"vocab_sizes": codec.config.vocab_sizes} if kind == "note-transformer" else {"vocab_size": codec.config.vocab_size}
     model = build_model(kind, {**config, **sizes})
+    for p in model.keyboard.parameters() if getattr(model, "keyboard", None) is not None else ():
+        torch.nn.init.normal_(p, std=0.1)  # it starts at zero: random, so what it reads shows
     path = tmp_path / f"{kind}.pt"
     save(path, {"kind": kind, "model_config": config_dict(model), "representation": codec.to_dict(), "state_dict": model.state_dict()})
     return path
 
 
-@pytest.mark.parametrize("kind", ["transformer", "note-transformer"])
-def test_sampling_past_the_context_stays_in_training_windows(tmp_path, kind):
+@pytest.mark.parametrize("kind,extra", [("transformer", {}), ("note-transformer", {}), ("note-transformer", {"keyboard": True})])
+def test_sampling_past_the_context_stays_in_training_windows(tmp_path, kind, extra):
     """Each token the sampler predicts, far past the context, comes from one fresh pass over a
     window of at most ``context`` tokens (as in training), never through a cache that slid:
     the sampler's output after every token equals the last position of a fresh forward over a
@@ -167,7 +169,7 @@ def test_sampling_past_the_context_stays_in_training_windows(tmp_path, kind):
     from pianogen.sampling import SequenceSampler
 
     c = TINY["context"]
-    s = SequenceSampler(_tiny_checkpoint(tmp_path, kind, TINY))
+    s = SequenceSampler(_tiny_checkpoint(tmp_path, kind, {**TINY, **extra}))
     m = s.model
     shape = (1, 5 * c) + ((4,) if kind == "note-transformer" else ())
     seq = torch.randint(0, 30, shape)  # within every field's vocabulary

@@ -33,8 +33,9 @@ class FactorizedNote:
         return [self.field_logits(h, i, target) for i in range(4)]
 
     @torch.no_grad()
-    def generate_step(self, h: torch.Tensor, pick) -> torch.Tensor:
-        """Sample one note per row from hidden (B, H); ``pick(field, logits) -> (B,)`` draws a class."""
+    def generate_step(self, h: torch.Tensor, pick, state=None) -> torch.Tensor:
+        """Sample one note per row from hidden (B, H); ``pick(field, logits) -> (B,)`` draws a class.
+        ``state``: the model's state after the last note (read by models that need more than ``h``)."""
         out = torch.zeros(h.shape[0], 4, dtype=torch.long, device=h.device)
         for i in range(4):
             out[:, i] = pick(i, self.field_logits(h, i, out))

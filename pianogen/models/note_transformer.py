@@ -7,7 +7,8 @@ at a fifth of the cost). As in the Compound Word Transformer (Hsiao et al., AAAI
 position reads the sum of its four fields' embeddings; the next note is predicted field by field
 (step, pitch, duration, velocity; :mod:`.note_heads`), so duration and loudness are the model's
 own choice per note. The decoder (rotary positions, fused attention, sliding key/value cache) is
-:class:`pianogen.models.transformer.Decoder`.
+:class:`pianogen.models.transformer.Decoder`. With ``keyboard=True`` the model is also told which
+keys are sounding, at every input and at the next note's onset (:mod:`.keyboard`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
+from pianogen.models.keyboard import Keyboard
 from pianogen.models.note_heads import FactorizedNote
 from pianogen.models.transformer import Decoder, DecoderConfig, KVCache
 
@@ -27,6 +29,10 @@ class NoteTransformerConfig(DecoderConfig):
 
     vocab_sizes: tuple[int, int, int, int] = (125, 128, 124, 32)  # step, pitch, duration, velocity bins
     embed: int = 64  # embedding of each decided field, fed to the later heads
+    # Read the sounding keys from the decoded times (:mod:`.keyboard`). Needs the note-tuple
+    # codec's default grids (their bin values are the model's clock). False in checkpoints
+    # from before it existed.
+    keyboard: bool = False
 
 
 class NoteTransformer(FactorizedNote, Decoder):
@@ -37,6 +43,17 @@ class NoteTransformer(FactorizedNote, Decoder):
         self.inputs = nn.ModuleList(nn.Embedding(v + 1, c.width) for v in c.vocab_sizes)
         self.build_note_heads(c.vocab_sizes, c.width, c.embed)
         self.apply(self._init)
+        self.keyboard = self._keyboard(c) if c.keyboard else None  # after _init: its layers start at zero
+
+    @staticmethod
+    def _keyboard(c: NoteTransformerConfig) -> Keyboard:
+        from pianogen.representations.note_tuples import NoteTupleConfig
+
+        grids = NoteTupleConfig()
+        if (grids.step_grid.size, grids.duration_grid.size) != (c.vocab_sizes[0], c.vocab_sizes[2]):
+            raise ValueError(f"keyboard needs the note-tuple codec's default grids ({grids.step_grid.size} step and "
+                             f"{grids.duration_grid.size} duration bins), not {c.vocab_sizes[0]} and {c.vocab_sizes[2]}")
+        return Keyboard(torch.from_numpy(grids.step_grid.values), torch.from_numpy(grids.duration_grid.values), c.width)
 
     @property
     def bos(self) -> torch.Tensor:
@@ -46,10 +63,37 @@ class NoteTransformer(FactorizedNote, Decoder):
     def forward(self, prev: torch.Tensor, state: KVCache | None = None, target: torch.Tensor | None = None):
         """prev: (B, T, 4) previous notes. Without ``target``: (hidden (B, T, width), cache); with
         ``target`` (B, T, 4): (the four fields' logits, teacher-forced, cache). As note-rnn."""
-        h, state = self.decode(sum(emb(prev[..., i]) for i, emb in enumerate(self.inputs)), state)
+        x = sum(emb(prev[..., i]) for i, emb in enumerate(self.inputs))
+        keys = None
+        if self.keyboard is not None:
+            keys = self.keyboard.advance(prev, state.extra if state is not None and state.extra else None)
+            x = x + self.keyboard.input(*keys)
+        h, new = self.decode(x, state)
+        if keys is not None:
+            new.extra = tuple(k[:, -1] for k in keys)
         if target is None:
-            return h, state
-        return self.note_logits(h, target), state
+            return h, new
+        if keys is None:
+            return self.note_logits(h, target), new
+        return self._keyboard_logits(h, target, keys), new
+
+    def _keyboard_logits(self, h: torch.Tensor, target: torch.Tensor, keys) -> list[torch.Tensor]:
+        """:meth:`note_logits` with the keyboard at each target note's onset."""
+        g, bias = self.keyboard.next_note(h, target[..., 0], *keys)
+        return [self.field_logits(h, 0, target)] + [self.field_logits(g, i, target) + (bias if i == 1 else 0) for i in (1, 2, 3)]
+
+    @torch.no_grad()
+    def generate_step(self, h: torch.Tensor, pick, state: KVCache | None = None) -> torch.Tensor:
+        """As :meth:`FactorizedNote.generate_step`; a keyboard model reads the keys from ``state``
+        (the cache after the last note), once the step is drawn."""
+        if self.keyboard is None:
+            return super().generate_step(h, pick)
+        out = torch.zeros(h.shape[0], 4, dtype=torch.long, device=h.device)
+        out[:, 0] = pick(0, self.field_logits(h, 0, out))
+        g, bias = self.keyboard.next_note(h, out[:, 0], *state.extra)
+        for i in (1, 2, 3):
+            out[:, i] = pick(i, self.field_logits(g, i, out) + (bias if i == 1 else 0))
+        return out
 
     def step(self, prev: torch.Tensor, state: KVCache | None = None):
         """One previous note per row, (B, 4) -> hidden (B, width), new cache (for sampling)."""

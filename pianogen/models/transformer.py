@@ -63,6 +63,7 @@ class KVCache:
     keys: list[torch.Tensor]
     values: list[torch.Tensor]
     length: int | None = None  # cached positions; None: every position of ``keys``
+    extra: tuple[torch.Tensor, ...] = ()  # per-row tensors a model carries beside the cache (batch first)
 
     def __post_init__(self):
         if self.length is None:
@@ -71,7 +72,8 @@ class KVCache:
     def expand(self, n: int) -> "KVCache":
         """Repeat a batch-1 cache for ``n`` samples."""
         return KVCache(self.pos, [k.expand(n, -1, -1, -1).contiguous() for k in self.keys],
-                       [v.expand(n, -1, -1, -1).contiguous() for v in self.values], self.length)
+                       [v.expand(n, -1, -1, -1).contiguous() for v in self.values], self.length,
+                       tuple(t.expand(n, *t.shape[1:]).contiguous() for t in self.extra))
 
     def with_room(self, capacity: int) -> "KVCache":
         """This cache in tensors of ``capacity`` positions (itself if they already are)."""
@@ -83,7 +85,7 @@ class KVCache:
             out[:, :, : self.length] = t[:, :, : self.length]
             return out
 
-        return KVCache(self.pos, [grown(k) for k in self.keys], [grown(v) for v in self.values], self.length)
+        return KVCache(self.pos, [grown(k) for k in self.keys], [grown(v) for v in self.values], self.length, self.extra)
 
 
 def rope_angles(pos: torch.Tensor, d: int) -> tuple[torch.Tensor, torch.Tensor]:

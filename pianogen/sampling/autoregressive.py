@@ -428,7 +428,7 @@ class SequenceSampler:
             return drawn
 
         for i in range(max_notes):
-            note = self.model.generate_step(h, choose)
+            note = self.model.generate_step(h, choose, state)
             onset += grid[note[:, 0]]
             buf[i] = note
             if keys is not None:
