@@ -53,7 +53,7 @@ class Keyboard(nn.Module):
         self.head = nn.Linear(KEYS * CHANNELS, width)
         # The pitch bias is a convolution over the keyboard (intervals up to ``reach`` semitones),
         # computed as one matrix product with the head's (a banded matrix built from the kernel):
-        # on a CPU 3x faster than nn.Conv1d over every position's keyboard.
+        # a training step (2 x 128, 16 x 512 notes, 2 AVX2 cores, fp32) took 0.72 s this way, 0.91 s with nn.Conv1d.
         self.pitch = nn.Parameter(torch.empty(CHANNELS, 2 * reach + 1))
         key = torch.arange(KEYS)
         interval = key[:, None] - key[None, :] + reach  # [held key, candidate key] -> kernel tap
