@@ -28,15 +28,29 @@ class FactorizedNote:
         parts = [h] + [self.given[j](given[..., j]) for j in range(i)]
         return self.heads[i](torch.cat(parts, dim=-1))
 
-    def note_logits(self, h: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
+    def later_input(self, h: torch.Tensor, step: torch.Tensor, context) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """What the pitch, duration and velocity heads read once the step bin ``step`` (...,) is
+        known: the hidden state, and a bias added to the pitch logits. Here ``h`` and no bias; a
+        model that knows more at the next note's onset (the note-transformer's keyboard) reads
+        its ``context`` here."""
+        return h, 0.0
+
+    def note_logits(self, h: torch.Tensor, target: torch.Tensor, context=None) -> list[torch.Tensor]:
         """The four fields' logits, teacher-forced on ``target`` (..., 4) in field order."""
-        return [self.field_logits(h, i, target) for i in range(4)]
+        g, bias = self.later_input(h, target[..., 0], context)
+        return [self.field_logits(h, 0, target)] + [self._later_logits(g, bias, i, target) for i in (1, 2, 3)]
 
     @torch.no_grad()
-    def generate_step(self, h: torch.Tensor, pick, state=None) -> torch.Tensor:
+    def generate_step(self, h: torch.Tensor, pick, context=None) -> torch.Tensor:
         """Sample one note per row from hidden (B, H); ``pick(field, logits) -> (B,)`` draws a class.
-        ``state``: the model's state after the last note (read by models that need more than ``h``)."""
+        ``context``: what :meth:`later_input` reads, as in :meth:`note_logits`."""
         out = torch.zeros(h.shape[0], 4, dtype=torch.long, device=h.device)
-        for i in range(4):
-            out[:, i] = pick(i, self.field_logits(h, i, out))
+        out[:, 0] = pick(0, self.field_logits(h, 0, out))
+        g, bias = self.later_input(h, out[:, 0], context)
+        for i in (1, 2, 3):
+            out[:, i] = pick(i, self._later_logits(g, bias, i, out))
         return out
+
+    def _later_logits(self, g: torch.Tensor, bias, i: int, given: torch.Tensor) -> torch.Tensor:
+        logits = self.field_logits(g, i, given)
+        return logits + bias if i == 1 else logits

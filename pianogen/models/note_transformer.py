@@ -73,27 +73,20 @@ class NoteTransformer(FactorizedNote, Decoder):
             new.extra = tuple(k[:, -1] for k in keys)
         if target is None:
             return h, new
-        if keys is None:
-            return self.note_logits(h, target), new
-        return self._keyboard_logits(h, target, keys), new
+        return self.note_logits(h, target, keys), new
 
-    def _keyboard_logits(self, h: torch.Tensor, target: torch.Tensor, keys) -> list[torch.Tensor]:
-        """:meth:`note_logits` with the keyboard at each target note's onset."""
-        g, bias = self.keyboard.next_note(h, target[..., 0], *keys)
-        return [self.field_logits(h, 0, target)] + [self.field_logits(g, i, target) + (bias if i == 1 else 0) for i in (1, 2, 3)]
+    def later_input(self, h: torch.Tensor, step: torch.Tensor, keys) -> tuple[torch.Tensor, torch.Tensor | float]:
+        """With a keyboard: the keys sounding at the next note's onset, read by the later heads
+        (``keys``: :meth:`Keyboard.advance`'s state at the last note read, or per position)."""
+        if self.keyboard is None:
+            return h, 0.0
+        return self.keyboard.next_note(h, step, *keys)
 
     @torch.no_grad()
     def generate_step(self, h: torch.Tensor, pick, state: KVCache | None = None) -> torch.Tensor:
-        """As :meth:`FactorizedNote.generate_step`; a keyboard model reads the keys from ``state``
-        (the cache after the last note), once the step is drawn."""
-        if self.keyboard is None:
-            return super().generate_step(h, pick)
-        out = torch.zeros(h.shape[0], 4, dtype=torch.long, device=h.device)
-        out[:, 0] = pick(0, self.field_logits(h, 0, out))
-        g, bias = self.keyboard.next_note(h, out[:, 0], *state.extra)
-        for i in (1, 2, 3):
-            out[:, i] = pick(i, self.field_logits(g, i, out) + (bias if i == 1 else 0))
-        return out
+        """As :meth:`FactorizedNote.generate_step`, reading the keys from ``state`` (the cache
+        after the last note)."""
+        return super().generate_step(h, pick, state.extra if state is not None else None)
 
     def step(self, prev: torch.Tensor, state: KVCache | None = None):
         """One previous note per row, (B, 4) -> hidden (B, width), new cache (for sampling)."""
