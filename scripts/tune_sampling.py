@@ -6,7 +6,10 @@ as the app's first click does) and scores them against real segments of a prepar
 tuning half of validation; reports use the other half and other seeds). Prints mean OA, texture
 and the share of single samples outside real's 5th-95th percentile range in notes/s or
 polyphony. The default (--rule single) is the setting with the fewest such samples; --rule mean
-takes the highest mean OA among settings whose mean texture is within --tolerance of real.
+takes the highest mean OA among settings whose mean texture is within --tolerance of real;
+--rule listener runs the classifier test ("can a listener tell?": unseeded samples and
+continuations of held-out openings) on every setting with at most --max-outside single samples
+outside real's range, and takes the one told from real music least often.
 With --record, writes it into NAME.json ("sampling_defaults"), which the app and
 `scripts/compare.py` then use. --report measures the recorded defaults on another split with
 other seeds, unseeded and as the first click, and records that too ("single_sample_spread").
@@ -32,8 +35,12 @@ def main() -> int:
     ap.add_argument("--time-tilts", type=float, nargs="+", default=[0.0],
                     help="time tilts (per second; < 0 sparser) to cross with temperature and top-p, for a model whose notes/s no temperature fixes")
     ap.add_argument("--n", type=int, default=100, help="samples per setting (default: 100)")
-    ap.add_argument("--rule", choices=("single", "mean"), default="single",
-                    help="single: fewest single samples outside real's 5-95%% range (default); mean: highest mean OA within --tolerance")
+    ap.add_argument("--rule", choices=("single", "mean", "listener"), default="single",
+                    help="single: fewest single samples outside real's 5-95%% range (default); mean: highest mean OA within --tolerance; "
+                         "listener: lowest classifier accuracy among settings with at most --max-outside")
+    ap.add_argument("--max-outside", type=float, default=0.25,
+                    help="with --rule listener: largest share of single samples outside real's range of a setting it scores (default: 0.25)")
+    ap.add_argument("--listener-n", type=int, default=96, help="with --rule listener: unseeded samples and continued openings per setting (default: 96)")
     ap.add_argument("--tolerance", type=float, default=0.2, help="with --rule mean: largest relative notes/s and polyphony error of an eligible setting")
     ap.add_argument("--seed-notes", help="note names every sample continues (e.g. the app's first click, 'C4 E4 G4 C5'); only new notes are scored")
     ap.add_argument("--report", metavar="SPLIT", help="instead: measure the recorded defaults on SPLIT (e.g. validation-reporting) with seeds "
@@ -59,6 +66,8 @@ def main() -> int:
         print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} "
               f"| {100 * r['long_note_share']:.1f}% | {100 * r['outside_share']:.0f}% | {100 * r['sparse_share']:.0f}% |")
     print(f"| real ({args.split}) | | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% | 10% | |")
+    if args.rule == "listener":
+        rows = listener_table(args, rows)
     best = best_setting(rows, real, args.tolerance, rule=args.rule, n=args.n)
     print(f"default: temperature {best['temperature']:g}, top-p {best['top_p']:g}, tilt {best['tilt']:+g} (mean OA {best['mean_oa']:.3f}; {best['criterion']})")
     if args.record:
@@ -66,6 +75,26 @@ def main() -> int:
                                                                  "seed": args.seed, "seed_notes": args.seed_notes, "table": rows, "real": real})
         print(json.dumps({"recorded": str(path)}))
     return 0
+
+
+def listener_table(args, rows: list[dict]) -> list[dict]:
+    """``rows`` with the classifier test run on those within --max-outside, printed as a table."""
+    from pianogen.evaluation.tuning import listener_scores
+
+    eligible = [r for r in rows if r["outside_share"] <= args.max_outside + 1e-12]
+    if not eligible:
+        raise ValueError(f"no setting has at most {args.max_outside:.0%} of single samples outside real's range; raise --max-outside")
+    scored = listener_scores(args.checkpoint, args.data, args.split, eligible, n=args.listener_n, continuations=args.listener_n,
+                             seconds=args.seconds, seed=args.seed)
+    print("| temperature | top-p | tilt (per s) | told apart (mean) | unseeded logistic / boosting | continuations logistic / boosting | first separating features |\n"
+          "| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in scored:
+        q = r["listener_parts"]
+        cont = f"{q['continuations logistic']:.2f} / {q['continuations boosting']:.2f}" if "continuations logistic" in q else "-"
+        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['listener']:.3f} | {q['unseeded logistic']:.2f} / {q['unseeded boosting']:.2f} "
+              f"| {cont} | {', '.join(r['separating'])} |")
+    key = {(r["temperature"], r["top_p"], r["tilt"]): r for r in scored}
+    return [key.get((r["temperature"], r["top_p"], r["tilt"]), r) for r in rows]
 
 
 FIRST_CLICK = "C4 E4 G4 C5"  # the app's seed on first load

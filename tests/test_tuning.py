@@ -119,3 +119,34 @@ def test_first_click_plays_the_model_measured_closest_to_real(tmp_path):
         models[f"{name} (label)"] = ck
     assert [p.stem for p in first_click_order(models).values()] == ["b", "a", "c"]
     assert "15% of 100 first clicks and 20% of 100 unseeded samples" in model_card(models["b (label)"])
+
+
+def test_listener_rule_takes_the_setting_told_apart_least_often():
+    """Only rows the listener scored are eligible (the caller leaves out settings with too many
+    samples outside real's range), and the lowest accuracy wins even against a better texture."""
+    rows = [{**row(1.0, 1.0, 0.93, 10.1, 4.1), "tilt": 1.0, "outside_share": 0.10, "listener": 0.84},
+            {**row(0.9, 0.95, 0.90, 9.0, 4.0), "tilt": 0.5, "outside_share": 0.20, "listener": 0.78},
+            {**row(0.8, 0.9, 0.95, 5.0, 2.0), "tilt": 0.0, "outside_share": 0.60}]  # not scored: too many outside
+    best = best_setting(rows, REAL, rule="listener")
+    assert (best["temperature"], best["top_p"], best["tilt"]) == (0.9, 0.95, 0.5)
+    assert best["listener"] == 0.78 and best["outside_share"] == 0.20 and "classifier" in best["criterion"]
+    with pytest.raises(ValueError, match="listener_scores"):
+        best_setting([rows[2]], REAL, rule="listener")
+
+
+def test_listener_scores_run_the_classifier_test_per_setting(prepared):
+    """Each setting gets the classifier test's accuracy on its own samples and continuations:
+    a mean of four accuracies (logistic and boosting, unseeded and continued), each a share."""
+    from pianogen.evaluation.tuning import listener_scores
+
+    rows = [{"temperature": 1.0, "top_p": 1.0, "tilt": 0.0, "outside_share": 0.1},
+            {"temperature": 1.0, "top_p": 1.0, "tilt": -6.0, "outside_share": 0.1}]
+    scored = listener_scores("checkpoints/note-rnn.pt", prepared, "validation", rows, n=8, continuations=8, seconds=6.0, progress=False)
+    assert [r["tilt"] for r in scored] == [0.0, -6.0] and all(r["outside_share"] == 0.1 for r in scored)
+    for r in scored:
+        parts = r["listener_parts"]
+        assert set(parts) == {"unseeded logistic", "unseeded boosting", "continuations logistic", "continuations boosting"}
+        assert all(0.0 <= v <= 1.0 for v in parts.values()) and r["listener"] == pytest.approx(np.mean(list(parts.values())))
+        assert len(r["separating"]) == 3
+    # A tilt of -6 per second starves the music of notes: a listener tells it more easily.
+    assert scored[1]["listener_parts"]["unseeded logistic"] > scored[0]["listener_parts"]["unseeded logistic"] - 0.05

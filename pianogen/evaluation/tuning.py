@@ -5,12 +5,16 @@ prepared split with Yang & Lerch's mean OA over every feature, their texture (no
 mean polyphony) is set beside the real segments', and each single sample is placed against real
 segments' 5th-95th percentile range in notes/s and polyphony.
 
-Two rules pick the default (``best_setting``). ``"single"`` (the default): the fewest single
+Three rules pick the default (``best_setting``). ``"single"`` (the default): the fewest single
 samples outside real's range, mean OA breaking near-ties, because a visitor hears one sample, not
 the mean of many: a setting whose mean matches real music can still give one listener 2 notes/s
 and the next 18. ``"mean"``: the highest mean OA among settings whose mean texture is within 20%
 of real music (mean OA averages many histograms, and a setting can win it while playing a quarter
-more notes than a pianist would). Use a validation split and seeds that the comparison report
+more notes than a pianist would). ``"listener"``: among settings whose single samples stay in
+real's range often enough, the one a classifier tells from real music least often
+(:func:`listener_scores`: unseeded samples and continuations of held-out openings, the test of
+:mod:`pianogen.evaluation.listener`), because texture alone does not hear wrong notes or a
+figure that never comes back. Use a validation split and seeds that the comparison report
 does not use, so the report's numbers are not tuned on.
 """
 
@@ -95,6 +99,36 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     return {"rows": rows, "real": real}
 
 
+def listener_scores(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str, rows: list[dict[str, Any]], n: int = 96,
+                    continuations: int = 96, seconds: float = 20.0, seed: int = 1000, progress: bool = True) -> list[dict[str, Any]]:
+    """``rows`` (settings from :func:`sweep_sampling`), each with ``listener``: the classifier
+    test's accuracy at telling its samples from real segments of ``split``, as the mean of
+    logistic and boosting over ``n`` unseeded samples and over ``continuations`` held-out
+    openings continued (0.5: not told apart), the parts beside it, and the first separating
+    features. Seeds: ``seed + 10_000`` on (unseeded) and ``seed + 20_000`` on (continuations)."""
+    from tqdm import tqdm
+
+    from pianogen.evaluation.classifier_test import CLASSIFIERS
+    from pianogen.evaluation.continuation import continue_prompts
+    from pianogen.evaluation.listener import ListenerConfig, Reference
+    from pianogen.sampling import load_sampler
+
+    ref = Reference(data_dir, split, seconds, cfg=ListenerConfig(n=n, continuations=continuations, long_n=0, top=3))
+    sampler = load_sampler(checkpoint)
+    out = []
+    for r in tqdm(rows, desc="listener", unit="setting", disable=not progress):
+        setting = {"temperature": r["temperature"], "top_p": r["top_p"], "time_tilt": r.get("tilt", 0.0)}
+        unseeded = _generated(sampler, seconds=seconds, seed=seed + 10_000, n=n, **setting)
+        conts = continue_prompts(sampler, ref.prompts, seconds, seed=seed + 20_000, **setting) if ref.prompts else None
+        scored = ref.score(unseeded, conts)
+        parts = {f"unseeded {c}": scored["c2st"][c]["accuracy"] for c in CLASSIFIERS}
+        if conts is not None:
+            parts.update({f"continuations {c}": scored["continuation"]["c2st"][c]["accuracy"] for c in CLASSIFIERS})
+        out.append({**r, "listener": float(np.mean(list(parts.values()))), "listener_parts": parts,
+                    "separating": [f["feature"] for f in scored["separating"]]})
+    return out
+
+
 def texture_error(row: dict[str, Any], real: dict[str, float]) -> float:
     """Worst relative deviation from real music over notes/s and polyphony (0.2 = 20% off)."""
     return max(abs(row[k] / real[k] - 1.0) for k in MATCHED_TEXTURE)
@@ -107,15 +141,23 @@ def best_setting(rows: list[dict[str, Any]], real: dict[str, float] | None = Non
     ``"single"``: the lowest ``outside_share``; settings within one sample of it (1/``n``) tie,
     and the highest mean OA among them wins. ``"mean"``: the highest mean OA among rows within
     ``tolerance`` of ``real`` texture; without ``real``, the highest mean OA; when no row is within
-    tolerance, the row closest in texture. The ``criterion`` field says which rule decided.
+    tolerance, the row closest in texture. ``"listener"``: the lowest ``listener`` accuracy among
+    the rows that carry one (:func:`listener_scores`; the caller scores only the settings whose
+    texture it accepts). The ``criterion`` field says which rule decided.
     """
-    if rule == "single":
+    if rule == "listener":
+        scored = [r for r in rows if "listener" in r]
+        if not scored:
+            raise ValueError("rule 'listener' needs rows scored by listener_scores")
+        best = min(scored, key=lambda r: r["listener"])
+        criterion = "lowest classifier accuracy against real music (unseeded and continuations), among settings scored by the listener"
+    elif rule == "single":
         low = min(r["outside_share"] for r in rows)
         near = [r for r in rows if r["outside_share"] <= low + (1.0 / n if n else 0.0) + 1e-12]
         best = max(near, key=lambda r: r["mean_oa"])
         criterion = "fewest single samples outside real's 5-95% range in notes/s or polyphony (mean OA breaks ties within one sample)"
     elif rule != "mean":
-        raise ValueError(f"unknown rule {rule!r}: single or mean")
+        raise ValueError(f"unknown rule {rule!r}: single, mean or listener")
     elif real is None:
         best, criterion = max(rows, key=lambda r: r["mean_oa"]), "highest mean OA"
     else:
@@ -127,8 +169,9 @@ def best_setting(rows: list[dict[str, Any]], real: dict[str, float] | None = Non
             best = min(rows, key=lambda r: texture_error(r, real))
             criterion = f"no setting within {tolerance:.0%} of real texture: the closest one"
     out = {"temperature": best["temperature"], "top_p": best["top_p"], "tilt": best.get("tilt", 0.0), "mean_oa": best["mean_oa"], "criterion": criterion}
-    if "outside_share" in best:
-        out["outside_share"] = best["outside_share"]
+    for k in ("outside_share", "listener"):
+        if k in best:
+            out[k] = best[k]
     if real is not None:
         out["texture_error"] = texture_error(best, real)
     return out
