@@ -28,12 +28,12 @@ class FactorizedNote:
         parts = [h] + [self.given[j](given[..., j]) for j in range(i)]
         return self.heads[i](torch.cat(parts, dim=-1))
 
-    def later_input(self, h: torch.Tensor, step: torch.Tensor, context) -> tuple[torch.Tensor, torch.Tensor | float]:
+    def later_input(self, h: torch.Tensor, step: torch.Tensor, context) -> tuple[torch.Tensor, torch.Tensor | None]:
         """What the pitch, duration and velocity heads read once the step bin ``step`` (...,) is
-        known: the hidden state, and a bias added to the pitch logits. Here ``h`` and no bias; a
-        model that knows more at the next note's onset (the note-transformer's keyboard) reads
-        its ``context`` here."""
-        return h, 0.0
+        known: the hidden state, and a bias added to the pitch logits (None: none). Here ``h``
+        and no bias; a model that knows more at the next note's onset (the note-transformer's
+        keyboard) reads its ``context`` here."""
+        return h, None
 
     def note_logits(self, h: torch.Tensor, target: torch.Tensor, context=None) -> list[torch.Tensor]:
         """The four fields' logits, teacher-forced on ``target`` (..., 4) in field order."""
@@ -51,6 +51,7 @@ class FactorizedNote:
             out[:, i] = pick(i, self._later_logits(g, bias, i, out))
         return out
 
-    def _later_logits(self, g: torch.Tensor, bias, i: int, given: torch.Tensor) -> torch.Tensor:
+    def _later_logits(self, g: torch.Tensor, bias: torch.Tensor | None, i: int, given: torch.Tensor) -> torch.Tensor:
         logits = self.field_logits(g, i, given)
-        return logits + bias if i == 1 else logits
+        # No addition without a bias: at batch 1 a sampling step costs its number of operations.
+        return logits + bias if i == 1 and bias is not None else logits

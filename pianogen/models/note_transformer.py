@@ -75,11 +75,11 @@ class NoteTransformer(FactorizedNote, Decoder):
             return h, new
         return self.note_logits(h, target, keys), new
 
-    def later_input(self, h: torch.Tensor, step: torch.Tensor, keys) -> tuple[torch.Tensor, torch.Tensor | float]:
+    def later_input(self, h: torch.Tensor, step: torch.Tensor, keys) -> tuple[torch.Tensor, torch.Tensor | None]:
         """With a keyboard: the keys sounding at the next note's onset, read by the later heads
         (``keys``: :meth:`Keyboard.advance`'s state at the last note read, or per position)."""
         if self.keyboard is None:
-            return h, 0.0
+            return super().later_input(h, step, keys)
         return self.keyboard.next_note(h, step, *keys)
 
     @torch.no_grad()
