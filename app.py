@@ -195,7 +195,8 @@ def autoregressive_tab(m: Loaded) -> None:
     def generate_autoregressive(checkpoint, source, note_names, midi_file=None, piece=None, seed_seconds=5, temperature=1.0, top_p=0.95, seconds=20, seed=0,
                      notes_per_second=0, measured_defaults=True, motif_memory=None, progress=gr.Progress(), stream=False):
         """``measured_defaults`` (the default, also for API clients that leave it out) plays the
-        checkpoint's own measured temperature, top-p and tilt and ignores the two sliders.
+        checkpoint's own measured temperature, top-p, tilt and (note models) pitch temperature and
+        ignores the two sliders.
         ``motif_memory``: how strongly a note model brings back its own figures (0 = off), used
         like the two sliders only without ``measured_defaults`` (which plays the strength
         recorded with the checkpoint); event models have none.
@@ -232,7 +233,12 @@ def autoregressive_tab(m: Loaded) -> None:
             strength = strength if sampler.motif_memory is not None else 0.0
             request = dict(seed_notes=seed_notes, seconds=seconds, temperature=temperature, top_p=top_p, seed=_seed(seed),
                            seed_seconds=None if source == SEED_SOURCES[0] else seed_seconds, notes_per_second=nps,
-                           time_tilt=None if measured_defaults else 0.0, motif_memory=strength)
+                           time_tilt=None if measured_defaults else 0.0, motif_memory=strength,
+                           # Like the tilt: the measured pitch-field temperature belongs to the defaults;
+                           # the sliders alone play every field at the one temperature.
+                           pitch_temperature=None if measured_defaults else temperature)
+            pitch_t = sampler.pitch_temperature_for(temperature, request["pitch_temperature"])  # None: as the rest
+            pitch_t = temperature if pitch_t is None else pitch_t
             streamed = None
             if stream:
                 # The seed plays at once, then each STREAM_SECONDS of music as soon as it is sampled.
@@ -248,7 +254,8 @@ def autoregressive_tab(m: Loaded) -> None:
                 progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": m.sequence_models[checkpoint].name, "seed_source": source, "seed_notes": seed_desc, "seed_seconds": None if source == SEED_SOURCES[0] else seed_seconds,
                       "seconds": seconds, "temperature": temperature, "top_p": top_p, "seed": _seed(seed), "notes_per_second": nps,
-                      "measured_defaults": bool(measured_defaults), "motif_memory": strength, "weights": sampler.weights}
+                      "measured_defaults": bool(measured_defaults), "motif_memory": strength, "weights": sampler.weights,
+                      "pitch_temperature": pitch_t}
             yield _finish(notes, f"{m.sequence_models[checkpoint].stem}: seed (grey) + {seconds:g} s", params, _out_dir(),
                           copy_check=m.copy_line(m.sequence_models[checkpoint], notes[~notes["is_seed"]]), streamed=streamed)
         except (ValueError, MidiReadError, CheckpointError) as exc:

@@ -120,7 +120,9 @@ def model_card(path: Path) -> str:
     measured = info.get("sampling_defaults")
     if measured:
         where = f" on {Path(str(measured.get('data', ''))).name} {measured['split']}" if measured.get("split") else ""
-        lines.append(f"Plays by default at temperature {measured['temperature']:g} and top-p {measured['top_p']:g}, "
+        pitch = (f" (its pitches cooler, at {measured['pitch_temperature']:g}: fewer wrong notes, the rhythm as free)"
+                 if measured.get("pitch_temperature") is not None else "")
+        lines.append(f"Plays by default at temperature {measured['temperature']:g}{pitch} and top-p {measured['top_p']:g}, "
                      f"measured{where} (scripts/tune_sampling.py).")
     tilt = default_tilt(info)
     if tilt:

@@ -143,6 +143,14 @@ def sampling_setting(report: dict[str, Any]) -> tuple[float, float]:
     return sampling_defaults(report) or UNTUNED
 
 
+def pitch_temperature_ratio(report: dict[str, Any]) -> float:
+    """The recorded defaults' pitch-field temperature over their temperature (1 if none: every
+    field alike). A ratio, so a request at another temperature keeps the pitch field as much cooler."""
+    d = report.get("sampling_defaults") or {}
+    t, pt = float(d.get("temperature", 1.0)), d.get("pitch_temperature")
+    return 1.0 if pt is None or t == 0 else float(pt) / t
+
+
 def default_tilt(report: dict[str, Any]) -> float:
     """The time tilt (per second) recorded with a checkpoint's sampling defaults, 0 if none."""
     return float((report.get("sampling_defaults") or {}).get("tilt", 0.0))

@@ -36,6 +36,8 @@ def main() -> int:
     ap.add_argument("--temperature", type=float, help="softmax temperature; 0 = greedy (default: the checkpoint's measured default, else 1)")
     ap.add_argument("--top-k", type=int, default=0, help="sample among the k most likely (0 = off)")
     ap.add_argument("--top-p", type=float, help="nucleus sampling mass, 1 = off (default: the checkpoint's measured default, else 0.95)")
+    ap.add_argument("--pitch-temperature", type=float, help="note models: the pitch field's own temperature (default: as much cooler "
+                    "than --temperature as in the checkpoint's measured defaults, else --temperature)")
     ap.add_argument("--notes-per-second", type=float, help="ask for this density (a density-conditioned model's input, else the "
                     "checkpoint's calibrated tilt; default: as the model plays)")
     ap.add_argument("--time-tilt", "--density", dest="time_tilt", type=float, help="time tilt by hand, per second: > 0 busier, < 0 sparser, 0 = off "
@@ -75,7 +77,7 @@ def main() -> int:
     notes = sample(sampler, seed_notes=args.seed_notes or (Path(args.seed_midi) if args.seed_midi else None), seconds=args.seconds, temperature=args.temperature,
                    top_k=args.top_k, top_p=args.top_p, seed=args.seed, n=args.n, seed_seconds=args.seed_seconds,
                    max_note_seconds=args.max_note_seconds or None, time_tilt=args.time_tilt,
-                   notes_per_second=args.notes_per_second, motif_memory=args.motif_memory)
+                   notes_per_second=args.notes_per_second, motif_memory=args.motif_memory, pitch_temperature=args.pitch_temperature)
     seconds = time.perf_counter() - t
     groups = [notes] if args.n == 1 else [notes[notes["sample"] == i] for i in range(args.n)]
     for p, g in zip(paths, groups):
@@ -87,6 +89,8 @@ def main() -> int:
     params = {**{k: v for k, v in vars(args).items() if k not in ("force", "fp32")}, "weights": sampler.weights}
     if args.time_tilt is None and args.notes_per_second is None:
         params["time_tilt"] = tilt0  # what was used, for reproduction
+    if args.pitch_temperature is None:
+        params["pitch_temperature"] = sampler.pitch_temperature_for(args.temperature)  # None: the same as --temperature
     if args.motif_memory is None:
         params["motif_memory"] = sampler.motif_strength
     finish(out, params, paths, wavs, groups, seconds)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Choose an autoregressive checkpoint's sampling defaults (temperature, top-p, time tilt).
+"""Choose an autoregressive checkpoint's sampling defaults (temperature, top-p, time tilt and, for
+note models, the pitch field's own temperature).
 
 Samples N pieces per setting (fixed seeds, batched; with --seed-notes, each continues those notes
 as the app's first click does) and scores them against real segments of a prepared split (the
@@ -9,7 +10,8 @@ polyphony. The default (--rule single) is the setting with the fewest such sampl
 takes the highest mean OA among settings whose mean texture is within --tolerance of real;
 --rule listener runs the classifier test ("can a listener tell?": unseeded samples and
 continuations of held-out openings) on every setting with at most --max-outside single samples
-outside real's range, and takes the one told from real music least often.
+outside real's range, and takes the one told from real music least often among those whose
+unseeded samples play within --tolerance of real notes/s.
 With --record, writes it into NAME.json ("sampling_defaults"), which the app and
 `scripts/compare.py` then use. --report measures the recorded defaults on another split with
 other seeds, unseeded and as the first click, and records that too ("single_sample_spread").
@@ -34,6 +36,8 @@ def main() -> int:
     ap.add_argument("--top-ps", type=float, nargs="+", default=[0.9, 0.95, 1.0], help="nucleus masses to try (default: 0.9 0.95 1.0)")
     ap.add_argument("--time-tilts", type=float, nargs="+", default=[0.0],
                     help="time tilts (per second; < 0 sparser) to cross with temperature and top-p, for a model whose notes/s no temperature fixes")
+    ap.add_argument("--pitch-temperatures", type=float, nargs="+", default=[None],
+                    help="note models: the pitch field's own temperatures to cross with the rest (default: the row's temperature)")
     ap.add_argument("--n", type=int, default=100, help="samples per setting (default: 100)")
     ap.add_argument("--rule", choices=("single", "mean", "listener"), default="single",
                     help="single: fewest single samples outside real's 5-95%% range (default); mean: highest mean OA within --tolerance; "
@@ -41,7 +45,8 @@ def main() -> int:
     ap.add_argument("--max-outside", type=float, default=0.25,
                     help="with --rule listener: largest share of single samples outside real's range of a setting it scores (default: 0.25)")
     ap.add_argument("--listener-n", type=int, default=96, help="with --rule listener: unseeded samples and continued openings per setting (default: 96)")
-    ap.add_argument("--tolerance", type=float, default=0.2, help="with --rule mean: largest relative notes/s and polyphony error of an eligible setting")
+    ap.add_argument("--tolerance", type=float, default=0.2, help="with --rule mean: largest relative notes/s and polyphony error of an eligible "
+                    "setting; with --rule listener: largest relative notes/s error of its unseeded samples (default: 0.2)")
     ap.add_argument("--seed-notes", help="note names every sample continues (e.g. the app's first click, 'C4 E4 G4 C5'); only new notes are scored")
     ap.add_argument("--report", metavar="SPLIT", help="instead: measure the recorded defaults on SPLIT (e.g. validation-reporting) with seeds "
                     "from --seed, unseeded and continuing FIRST_CLICK; with --record, writes it into NAME.json")
@@ -58,23 +63,30 @@ def main() -> int:
     if args.report:
         return report_spread(args)
     sweep = sweep_sampling(args.checkpoint, args.data, args.split, args.temperatures, args.top_ps, args.n, args.seconds, args.seed,
-                           tilts=args.time_tilts, seed_notes=args.seed_notes)
+                           tilts=args.time_tilts, seed_notes=args.seed_notes, pitch_temperatures=args.pitch_temperatures)
     rows, real = sweep["rows"], sweep["real"]
-    print("| temperature | top-p | tilt (per s) | mean OA | notes/s | polyphony | note-time in notes > 5 s | outside real 5-95% | under 3 notes/s |\n"
-          "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| temperature | top-p | tilt (per s) | pitch temperature | mean OA | notes/s | polyphony | note-time in notes > 5 s | outside real 5-95% "
+          "| under 3 notes/s |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in rows:
-        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} "
+        print(f"| {_setting(r)} | {r['mean_oa']:.3f} | {r['notes_per_second']:.1f} | {r['polyphony']:.1f} "
               f"| {100 * r['long_note_share']:.1f}% | {100 * r['outside_share']:.0f}% | {100 * r['sparse_share']:.0f}% |")
-    print(f"| real ({args.split}) | | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% | 10% | |")
+    print(f"| real ({args.split}) | | | | | {real['notes_per_second']:.1f} | {real['polyphony']:.1f} | {100 * real['long_note_share']:.1f}% | 10% | |")
     if args.rule == "listener":
         rows = listener_table(args, rows)
     best = best_setting(rows, real, args.tolerance, rule=args.rule, n=args.n)
-    print(f"default: temperature {best['temperature']:g}, top-p {best['top_p']:g}, tilt {best['tilt']:+g} (mean OA {best['mean_oa']:.3f}; {best['criterion']})")
+    pitch = f", pitch temperature {best['pitch_temperature']:g}" if "pitch_temperature" in best else ""
+    print(f"default: temperature {best['temperature']:g}, top-p {best['top_p']:g}, tilt {best['tilt']:+g}{pitch} "
+          f"(mean OA {best['mean_oa']:.3f}; {best['criterion']})")
     if args.record:
         path = update_report(args.checkpoint, sampling_defaults={**best, "data": args.data, "split": args.split, "n": args.n, "seconds": args.seconds,
                                                                  "seed": args.seed, "seed_notes": args.seed_notes, "table": rows, "real": real})
         print(json.dumps({"recorded": str(path)}))
     return 0
+
+
+def _setting(r: dict) -> str:
+    """A row's temperature, top-p, tilt and pitch temperature as table cells."""
+    return f"{r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r.get('pitch_temperature', r['temperature']):g}"
 
 
 def listener_table(args, rows: list[dict]) -> list[dict]:
@@ -86,15 +98,17 @@ def listener_table(args, rows: list[dict]) -> list[dict]:
         raise ValueError(f"no setting has at most {args.max_outside:.0%} of single samples outside real's range; raise --max-outside")
     scored = listener_scores(args.checkpoint, args.data, args.split, eligible, n=args.listener_n, continuations=args.listener_n,
                              seconds=args.seconds, seed=args.seed)
-    print("| temperature | top-p | tilt (per s) | told apart (mean) | unseeded logistic / boosting | continuations logistic / boosting | first separating features |\n"
-          "| ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+    print("| temperature | top-p | tilt (per s) | pitch temperature | told apart (mean) | unseeded logistic / boosting | continuations logistic / boosting "
+          "| unseeded notes/s | first separating features |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in scored:
         q = r["listener_parts"]
         cont = f"{q['continuations logistic']:.2f} / {q['continuations boosting']:.2f}" if "continuations logistic" in q else "-"
-        print(f"| {r['temperature']:g} | {r['top_p']:g} | {r['tilt']:+g} | {r['listener']:.3f} | {q['unseeded logistic']:.2f} / {q['unseeded boosting']:.2f} "
-              f"| {cont} | {', '.join(r['separating'])} |")
-    key = {(r["temperature"], r["top_p"], r["tilt"]): r for r in scored}
-    return [key.get((r["temperature"], r["top_p"], r["tilt"]), r) for r in rows]
+        print(f"| {_setting(r)} | {r['listener']:.3f} | {q['unseeded logistic']:.2f} / {q['unseeded boosting']:.2f} "
+              f"| {cont} | {r['unseeded_notes_per_second']:.1f} | {', '.join(r['separating'])} |")
+    if scored:
+        print(f"| real ({args.split}) | | | | | | | {scored[0]['real_notes_per_second']:.1f} | |")
+    key = {_setting(r): r for r in scored}
+    return [key.get(_setting(r), r) for r in rows]
 
 
 FIRST_CLICK = "C4 E4 G4 C5"  # the app's seed on first load

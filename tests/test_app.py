@@ -356,6 +356,20 @@ def test_api_defaults_are_each_models_own(client):
     assert (params["temperature"], params["top_p"]) == (0.7, 0.9)
 
 
+def test_pitch_temperature_belongs_to_the_measured_defaults(client):
+    """A note model at its measured defaults draws its pitches at the recorded pitch temperature
+    (where one was measured); the sliders alone play every field at the one temperature."""
+    import json
+
+    label = rnn_label(client, "note-transformer")
+    d = json.loads((ROOT / "checkpoints" / f"{label.split(' (')[0]}.json").read_text())["sampling_defaults"]
+    params = check_outputs(client.predict(checkpoint=label, note_names="C4 E4", seconds=3, api_name="/generate_rnn"), 3)
+    assert params["pitch_temperature"] == pytest.approx(d.get("pitch_temperature", d["temperature"]))
+    params = check_outputs(client.predict(checkpoint=label, note_names="C4 E4", seconds=3, temperature=0.9, top_p=0.95, measured_defaults=False,
+                                          api_name="/generate_rnn"), 3)
+    assert params["temperature"] == params["pitch_temperature"] == 0.9
+
+
 def test_motif_memory_is_a_note_models_knob(client):
     """At its measured defaults a note model plays its recorded motif-memory strength (whatever
     the slider says); without them 0 turns it off; an event model has none, whatever is asked."""

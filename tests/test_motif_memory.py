@@ -172,7 +172,9 @@ def test_sampling_with_the_memory_is_repeatable_and_can_be_switched_off(tmp_path
     plain = tmp_path / "plain.pt"
     shutil.copy(ck, plain)  # no report beside it: no memory, whatever the strength asked
     t, p, tilt = load_sampler(ck).defaults
-    assert off.equals(sample(plain, seed_notes=seed, seconds=8, seed=2, temperature=t, top_p=p, time_tilt=tilt, motif_memory=3))
+    pitch_t = load_sampler(ck).pitch_temperature_for(t)  # part of the recorded defaults too
+    assert off.equals(sample(plain, seed_notes=seed, seconds=8, seed=2, temperature=t, top_p=p, time_tilt=tilt, motif_memory=3,
+                             pitch_temperature=pitch_t))
 
 
 def test_the_model_card_says_whether_the_memory_plays(tmp_path):

@@ -148,6 +148,91 @@ def test_listener_scores_run_the_classifier_test_per_setting(prepared):
         assert set(parts) == {"unseeded logistic", "unseeded boosting", "continuations logistic", "continuations boosting"}
         assert all(0.0 <= v <= 1.0 for v in parts.values()) and r["listener"] == pytest.approx(np.mean(list(parts.values())))
         assert len(r["separating"]) == 3
+        assert r["real_notes_per_second"] > 3.0  # the split's own segments, the same for every row
+    assert scored[0]["real_notes_per_second"] == scored[1]["real_notes_per_second"]
+    assert scored[1]["unseeded_notes_per_second"] < scored[0]["unseeded_notes_per_second"]  # the starving tilt, measured
     # A tilt of -6 per second starves the music of notes: a listener tells it at least as easily
     # (within 0.05, the noise of 8 samples a side).
     assert scored[1]["listener_parts"]["unseeded logistic"] > scored[0]["listener_parts"]["unseeded logistic"] - 0.05
+
+
+def test_listener_rule_prefers_settings_whose_unseeded_samples_keep_real_pace():
+    """First clicks are seeded and sparser: a setting can pass them while its unseeded samples
+    play a third faster than real music. Among scored rows, those within tolerance of real
+    notes/s come first; when none is, all scored rows compete (and the criterion says so)."""
+    pace = {"real_notes_per_second": 15.0}
+    rows = [{**row(1.0, 0.95, 0.9, 10.0, 4.0), "tilt": 1.0, "listener": 0.80, "unseeded_notes_per_second": 20.0, **pace},  # 33% fast
+            {**row(1.0, 0.95, 0.9, 10.0, 4.0), "tilt": 0.0, "listener": 0.83, "unseeded_notes_per_second": 16.5, **pace}]
+    best = best_setting(rows, REAL, rule="listener")
+    assert best["tilt"] == 0.0 and best["unseeded_notes_per_second"] == 16.5 and "within 20% of real" in best["criterion"]
+    assert best_setting(rows, REAL, tolerance=0.4, rule="listener")["tilt"] == 1.0
+    fallback = best_setting(rows[:1], REAL, rule="listener")
+    assert fallback["tilt"] == 1.0 and "none had" in fallback["criterion"]
+
+
+def test_best_setting_records_a_pitch_temperature_only_where_it_differs():
+    rows = [{**row(1.0, 0.95, 0.9, 10.0, 4.0), "tilt": 0.0, "pitch_temperature": 0.7, "listener": 0.79},
+            {**row(1.0, 0.95, 0.9, 10.0, 4.0), "tilt": 0.0, "pitch_temperature": 1.0, "listener": 0.84}]
+    assert best_setting(rows, REAL, rule="listener")["pitch_temperature"] == 0.7
+    assert "pitch_temperature" not in best_setting(rows[1:], REAL, rule="listener")
+
+
+def _pitch_calls(monkeypatch) -> list[tuple[int, float]]:
+    """(classes, temperature) of every draw the sampler makes from here on."""
+    import pianogen.sampling.autoregressive as ar
+
+    calls, real_pick = [], ar.pick
+    monkeypatch.setattr(ar, "pick", lambda logits, t, *a, **k: calls.append((logits.shape[-1], t)) or real_pick(logits, t, *a, **k))
+    return calls
+
+
+def test_pitch_temperature_tempers_the_pitch_field_alone(tmp_path, monkeypatch):
+    """A note model draws its pitch (the 128-class field) at the pitch temperature and its step,
+    duration and velocity at the temperature; left unset, the pitch field keeps the recorded
+    defaults' ratio, so the app's one temperature slider moves both. An event model, whose
+    pitch and time share one softmax, refuses a pitch temperature of its own."""
+    import shutil
+
+    from pianogen.checkpoints import update_report
+    from pianogen.sampling import SequenceSampler, sample
+
+    ck = tmp_path / "note.pt"
+    shutil.copy("checkpoints/note-rnn.pt", ck)
+    shutil.copy("checkpoints/note-rnn.json", ck.with_suffix(".json"))
+    s = SequenceSampler(ck, int8=False)
+    calls = _pitch_calls(monkeypatch)
+    kw = dict(seed_notes="C4 E4 G4", seconds=2.0, seed=1, top_p=1.0, time_tilt=0.0, motif_memory=0.0)
+    sample(s, temperature=1.0, pitch_temperature=0.5, **kw)
+    assert {t for c, t in calls if c == 128} == {0.5} and {t for c, t in calls if c != 128} == {1.0}
+    assert {c for c, _ in calls} == {125, 128, 124, 32}  # every field was drawn
+    update_report(ck, sampling_defaults={"temperature": 1.0, "top_p": 1.0, "tilt": 0.0, "pitch_temperature": 0.5})
+    calls.clear()
+    sample(s, temperature=0.8, **kw)
+    assert [round(t, 9) for t in {t for c, t in calls if c == 128}] == [0.4] and {t for c, t in calls if c != 128} == {0.8}
+    calls.clear()
+    sample(s, temperature=0.8, pitch_temperature=0.8, **kw)  # asked as the rest: every field alike
+    assert {t for _, t in calls} == {0.8}
+    with pytest.raises(ValueError, match="note models"):
+        sample("checkpoints/perf-rnn.pt", seconds=1.0, temperature=1.0, pitch_temperature=0.5)
+    sample("checkpoints/perf-rnn.pt", seconds=1.0, temperature=1.0, pitch_temperature=1.0)  # the same temperature is no request
+
+
+def test_tune_script_sweeps_and_records_a_pitch_temperature(tmp_path, prepared):
+    """--pitch-temperatures crosses with the rest; the printed table has its column, and --record
+    stores the absolute pitch temperature of every row (and of the winner where it differs)."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+
+    ck = tmp_path / "note.pt"
+    shutil.copy("checkpoints/note-rnn.pt", ck)
+    shutil.copy("checkpoints/note-rnn.json", ck.with_suffix(".json"))
+    proc = subprocess.run([sys.executable, "scripts/tune_sampling.py", str(ck), "--data", str(prepared), "--split", "validation",
+                           "--temperatures", "1.0", "--top-ps", "1.0", "--pitch-temperatures", "0.7", "1.0", "--n", "2", "--seconds", "4",
+                           "--record"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "| pitch temperature |" in proc.stdout
+    recorded = json.loads(ck.with_suffix(".json").read_text())["sampling_defaults"]
+    assert [r["pitch_temperature"] for r in recorded["table"]] == [0.7, 1.0]
+    assert recorded.get("pitch_temperature", 1.0) in (0.7, 1.0)

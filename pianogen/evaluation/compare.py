@@ -90,12 +90,13 @@ def _model_samples(ck: Path, cfg: CompareConfig, prompts: list | None = None) ->
     s = load_sampler(ck)
     # Each model at its measured defaults as a whole (the tilt belongs to them), or all at one setting.
     t, p, tilt = s.defaults if cfg.model_defaults else (cfg.temperature, cfg.top_p, 0.0)
-    setting = {"temperature": t, "top_p": p, "time_tilt": tilt}
+    pitch_t = s.pitch_temperature_for(t) if cfg.model_defaults else None
+    setting = {"temperature": t, "top_p": p, "time_tilt": tilt, "pitch_temperature": pitch_t if pitch_t is not None else t}
     out = {"unseeded": _batched(s, total, cfg.seconds, cfg.seed, setting),
            "long": _batched(s, cfg.long_n, cfg.long_seconds, cfg.seed + 50_000, setting) if cfg.long_n else []}
     if prompts:
         out["continuations"] = continue_prompts(s, prompts, cfg.seconds, seed=cfg.seed + 100_000, **setting)
-    return kind, out, {"temperature": t, "top_p": p, "tilt": tilt}
+    return kind, out, {"temperature": t, "top_p": p, "tilt": tilt, **({"pitch_temperature": pitch_t} if pitch_t is not None else {})}
 
 
 BATCH = 48  # samples drawn together (one seed per batch: seed, seed + 1, ...)
@@ -196,7 +197,7 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
         rows.append(row)
         details[name] = {"kind": kind, "checkpoint": str(ck), "vs_reference": compare_sets(feats[:need], ref, SCALAR_FEATURES + HIST_FEATURES),
                          "summary": set_summary(feats), "musegan_metrics": extra.get("musegan_metrics"),
-                         "sampling": {k: extra[k] for k in ("temperature", "top_p", "tilt") if k in extra} or None,
+                         "sampling": {k: extra[k] for k in ("temperature", "top_p", "tilt", "pitch_temperature") if k in extra} or None,
                          "config": report.get("config"), "wall_seconds": report.get("wall_seconds"), "listener": listen}
         model_feats[name] = feats
         media[name] = _write_media(out, name, kind, unseeded[: cfg.audio], cfg)
@@ -246,6 +247,7 @@ def _report_columns(report: dict, extra: dict) -> dict:
         "NLL nats/token": nll[1]["nll_per_token"] if nll else None,
         "NLL nats/s": nll[1]["nll_per_second"] if nll else None,
         "temperature": extra.get("temperature"), "top-p": extra.get("top_p"), "tilt": extra.get("tilt"),
+        "pitch temperature": extra.get("pitch_temperature"),
         "steps": report.get("steps"), "train minutes": round(report["wall_seconds"] / 60, 1) if "wall_seconds" in report else None,
         "parameters": sum(report.get("parameters", {}).values()) or None,
     }

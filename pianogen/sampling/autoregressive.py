@@ -120,24 +120,46 @@ class SequenceSampler:
     def defaults(self) -> tuple[float, float, float]:
         """(temperature, top-p, time tilt) this checkpoint samples with when a request names
         none: the setting recorded by ``scripts/tune_sampling.py --record``, as a whole, else
-        the untuned plain distribution (``UNTUNED``, no tilt). The one place defaults are read."""
+        the untuned plain distribution (``UNTUNED``, no tilt). The recorded pitch temperature, part of
+        the same setting, is read by :meth:`pitch_temperature_for`."""
         from pianogen.checkpoints import read_report
         from pianogen.checkpoints import default_tilt, sampling_setting
 
         report = read_report(self.path)
         return (*sampling_setting(report), default_tilt(report))
 
+    def pitch_temperature_for(self, temperature: float, pitch_temperature: float | None = None) -> float | None:
+        """The pitch field's temperature when the others sample at ``temperature``: an asked
+        ``pitch_temperature`` as it is; else the recorded defaults' ratio of pitch to overall
+        temperature times ``temperature`` (so moving the app's one temperature slider moves both);
+        None (the same as every field) when none is recorded. Event models draw pitch and time
+        in one softmax, so a pitch temperature of their own is an error."""
+        from pianogen.checkpoints import pitch_temperature_ratio, read_report
+
+        if isinstance(self.codec, PerformanceCodec):
+            if pitch_temperature is not None and pitch_temperature != temperature:
+                raise ValueError(f"{self.name}: a pitch temperature of its own is for note models; an event model draws pitch and time "
+                                 f"in one softmax at one temperature ({temperature:g})")
+            return None
+        if pitch_temperature is not None:
+            if pitch_temperature < 0:
+                raise ValueError(f"pitch temperature must be at least 0, not {pitch_temperature:g}")
+            return None if pitch_temperature == temperature else pitch_temperature
+        ratio = pitch_temperature_ratio(read_report(self.path))
+        return None if ratio == 1.0 else temperature * ratio
+
     def generate(self, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
                  top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                  max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
                  notes_per_second: float | None = None, hold: bool = True, motif_memory: float | None = None,
-                 held_keys: bool = False) -> pd.DataFrame:
+                 held_keys: bool = False, pitch_temperature: float | None = None) -> pd.DataFrame:
         """See :func:`sample`. Sampling runs on the threads the process was given: one RNN step
         is too small for intra-op threads to pay (measured 1.2 ms vs 6.9 ms per step with 2
         threads under load), so a serving process sets ``torch.set_num_threads(1)`` once at
         start; nothing here changes process-wide state."""
         for notes, _ in self.stream(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt,
-                                    notes_per_second, every=None, hold=hold, motif_memory=motif_memory, held_keys=held_keys):
+                                    notes_per_second, every=None, hold=hold, motif_memory=motif_memory, held_keys=held_keys,
+                                    pitch_temperature=pitch_temperature):
             pass
         return notes
 
@@ -146,7 +168,8 @@ class SequenceSampler:
                top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
                max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None,
                notes_per_second: float | None = None, every: float | None = 2.0, hold: bool = True,
-               motif_memory: float | None = None, held_keys: bool = False) -> Iterator[tuple[pd.DataFrame, float]]:
+               motif_memory: float | None = None, held_keys: bool = False,
+               pitch_temperature: float | None = None) -> Iterator[tuple[pd.DataFrame, float]]:
         """:meth:`generate` a piece at a time, for sound that starts before the music is done.
 
         Yields ``(notes, known)``: the notes so far (seed included, laid out as :meth:`generate`
@@ -162,6 +185,7 @@ class SequenceSampler:
         t0, p0, _ = self.defaults
         temperature = t0 if temperature is None else temperature
         top_p = p0 if top_p is None else top_p
+        pitch_temperature = self.pitch_temperature_for(temperature, pitch_temperature)
         if n < 1:
             raise ValueError("n must be at least 1")
         notes = seed_to_notes(seed_notes, seed_seconds)
@@ -186,7 +210,7 @@ class SequenceSampler:
             begin = float(notes["start"].max()) if notes is not None else 0.0
             memory = self._memory(primer, n, gen, motif_memory)
             keys = HeldKeys(self.codec.config, n) if held_keys else None
-            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held, memory, keys)
+            steps = self._notes(primer, end - begin, temperature, top_k, top_p, gen, n, bias, every, held, memory, keys, pitch_temperature)
             # A key holds one note at a time, as in prepared data and in the event models' decoding:
             # a generated note ends where its key is struck again (the seed stays the user's).
             decode = lambda r: cut_restrikes(self.codec.decode(r, start=begin))  # noqa: E731
@@ -392,8 +416,9 @@ class SequenceSampler:
 
     def _notes(self, primer, seconds, temperature, top_k, top_p, gen, n, bias=None, every: float | None = None,
                hold: DensityHold | None = None, memory: BatchMemory | None = None,
-               keys: HeldKeys | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
+               keys: HeldKeys | None = None, pitch_temperature: float | None = None) -> Iterator[tuple[list[np.ndarray], float]]:
         """Yields as :meth:`_perf` does, with note tuples (time from the primer's last onset).
+        ``pitch_temperature``: the pitch field's (None: ``temperature``, as every other field's).
         ``memory``: each field is drawn from the model mixed with it (see ``motif_memory``).
         ``keys``: no note starts on a key still sounding (:class:`HeldKeys`; the seed's keys too)."""
         dev = self.device
@@ -421,7 +446,8 @@ class SequenceSampler:
                 held &= ~held[:, PIANO_LOW : PIANO_HIGH + 1].all(1, keepdims=True)  # never block every key
                 blocked = torch.from_numpy(held).to(dev)
                 field_bias = self._mask + torch.where(blocked, float("-inf"), 0.0)
-            drawn = pick(logits, temperature, top_k, top_p, gen, field_bias)
+            t = pitch_temperature if field == 1 and pitch_temperature is not None else temperature
+            drawn = pick(logits, t, top_k, top_p, gen, field_bias)
             drawn = drawn if memory is None else memory.choose(field, drawn, blocked)
             if field == 0 and keys is not None:
                 step[0] = drawn.cpu().numpy()
@@ -495,7 +521,8 @@ def load_sampler(checkpoint: str | os.PathLike, device: str = "cpu", int8: bool 
 def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temperature: float | None = None, top_k: int = 0,
            top_p: float | None = None, seed: int = 0, n: int = 1, seed_seconds: float | None = None,
            max_note_seconds: float | None = MAX_NOTE_SECONDS, time_tilt: float | None = None, notes_per_second: float | None = None,
-           hold: bool = True, motif_memory: float | None = None, held_keys: bool = False) -> pd.DataFrame:
+           hold: bool = True, motif_memory: float | None = None, held_keys: bool = False,
+           pitch_temperature: float | None = None) -> pd.DataFrame:
     """Sample an autoregressive checkpoint (a path or a :class:`SequenceSampler`); see the module doc.
 
     ``temperature``, ``top_p`` and ``time_tilt`` left None take the checkpoint's recorded
@@ -516,8 +543,11 @@ def sample(checkpoint, seed_notes: SeedNotes = None, seconds: float = 30.0, temp
     (a key holds one note at a time, as in prepared data). ``held_keys`` (note models): no new
     note starts on a key still sounding at all (:class:`pianogen.representations.note_tuples.HeldKeys`;
     measured in docs/results.md: it turns repeated notes into semitone neighbours, so it is off
-    by default).
+    by default). ``pitch_temperature`` (note models): the pitch field's own temperature, drawn
+    after the step and before duration and velocity (the Compound Word Transformer samples each
+    field at its own temperature); None keeps the pitch field as much cooler than ``temperature``
+    as in the recorded defaults (:meth:`SequenceSampler.pitch_temperature_for`).
     """
     sampler = checkpoint if isinstance(checkpoint, SequenceSampler) else load_sampler(checkpoint)
     return sampler.generate(seed_notes, seconds, temperature, top_k, top_p, seed, n, seed_seconds, max_note_seconds, time_tilt, notes_per_second,
-                            hold, motif_memory, held_keys)
+                            hold, motif_memory, held_keys, pitch_temperature=pitch_temperature)
