@@ -2,11 +2,14 @@
 """The Transformers' sampling step at batch 1: fewer operations, same notes.
 
 At batch 1 a step of these small decoders costs its number of operations far more than their
-size, so two were taken out of every layer's step: rotary positions are one complex product
-(5 operations instead of 11, ``transformer._rope``), and dropout is not called at all in eval or
-at p 0 (an ``nn.Dropout`` in eval still dispatches an operation, 2-3 per layer). The reference, in
-the same run: the same code with both put back (the real rotation, ``F.dropout`` called with
-``training=False``). Both draw 60 s of music at batch 1 at each checkpoint's defaults from the
+size. ``--change rope-dropout`` (the default): two were taken out of every layer's step: rotary
+positions are one complex product (5 operations instead of 11, ``transformer._rope``), and
+dropout is not called at all in eval or at p 0 (an ``nn.Dropout`` in eval still dispatches an
+operation, 2-3 per layer); the reference, in the same run, is the same code with both put back
+(the real rotation, ``F.dropout`` called with ``training=False``). ``--change draw``: each class
+is drawn as the argmax of p / Exp(1) (``autoregressive.draw``), which is what
+``torch.multinomial(p, 1)`` computes on a CPU after checking its input; the reference calls
+``torch.multinomial`` (a note is four draws, an event one). Both draw 60 s of music at batch 1 at each checkpoint's defaults from the
 same seeds, alternating (A B A B ...) so that drift of this machine's speed falls on both alike;
 prints the operations PyTorch dispatched per token (counted on a short draw), seconds per 60 s,
 milliseconds per token, the ratio, and whether both drew the same notes.
@@ -32,13 +35,15 @@ import torch.nn.functional as F  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 import pianogen.models.transformer as tf  # noqa: E402
+import pianogen.sampling.autoregressive as ar  # noqa: E402
 from pianogen.sampling import load_sampler, sample  # noqa: E402
 
 DEFAULT = [str(ROOT / "checkpoints" / "transformer.pt"), str(ROOT / "checkpoints" / "note-transformer.pt")]
-NEW = (tf._rope, tf._dropout)
-
-
-OLD = (tf._rope_real, lambda x, p, training: F.dropout(x, p, training))
+#: Per change: (module, attribute, the code before it) for each function it replaced.
+CHANGES = {
+    "rope-dropout": [(tf, "_rope", tf._rope_real), (tf, "_dropout", lambda x, p, training: F.dropout(x, p, training))],
+    "draw": [(ar, "draw", lambda probs, gen: torch.multinomial(probs, 1, generator=gen)[:, 0])],
+}
 
 
 class _Count(TorchDispatchMode):
@@ -51,8 +56,14 @@ class _Count(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+def variants(change: str) -> dict[str, list]:
+    """``{"old": [(module, attribute, function)], "new": [...]}`` for one change."""
+    return {"old": CHANGES[change], "new": [(m, a, getattr(m, a)) for m, a, _ in CHANGES[change]]}
+
+
 def use(variant) -> None:
-    tf._rope, tf._dropout = variant
+    for module, attribute, fn in variant:
+        setattr(module, attribute, fn)
 
 
 def tokens(sampler, notes: pd.DataFrame) -> int:
@@ -72,8 +83,11 @@ def main() -> None:
     ap.add_argument("--checkpoints", nargs="+", default=DEFAULT)
     ap.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the app samples on one)")
+    ap.add_argument("--change", choices=sorted(CHANGES), default="rope-dropout", help="which change to measure against the code before it")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    ways = variants(args.change)
+    OLD, NEW = ways["old"], ways["new"]
     print("| checkpoint | ops/token before | after | before, s per 60 s | after, s per 60 s | before, ms/token | after, ms/token | ratio | same notes |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     try:

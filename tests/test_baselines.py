@@ -54,3 +54,15 @@ def test_pick_never_draws_a_masked_class_and_each_row_draws_its_own(top_p):
     drawn = pick(x, 1.0, 0, top_p, gen).view(-1, 2)
     assert set(drawn[:, 0].tolist()) == {1, 3} and set(drawn[:, 1].tolist()) == {0}
     assert (drawn[:, 0] == 1).float().mean() == pytest.approx(0.5, abs=0.03)
+
+
+def test_draw_gives_the_classes_torch_multinomial_gives_from_the_same_generator():
+    """The sampler draws as ``torch.multinomial(p, 1)`` does on a CPU (argmax of p / Exp(1)),
+    without its input checks: same seed, same classes, so every recorded sample stays the same."""
+    from pianogen.sampling.autoregressive import draw
+
+    probs = torch.softmax(3 * torch.randn(500, 4, 128, generator=torch.Generator().manual_seed(2)), -1)
+    probs[:, :, :21] = 0.0  # masked classes, as the piano-range mask leaves them
+    a, b = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    for p in probs:
+        assert torch.equal(draw(p, a), torch.multinomial(p, 1, generator=b)[:, 0])
