@@ -139,17 +139,25 @@ def test_listener_scores_run_the_classifier_test_per_setting(prepared):
     a mean of four accuracies (logistic and boosting, unseeded and continued), each a share."""
     from pianogen.evaluation.tuning import listener_scores
 
+    from pianogen.evaluation.repetition import REPETITION_FEATURES
+
     rows = [{"temperature": 1.0, "top_p": 1.0, "tilt": 0.0, "outside_share": 0.1},
-            {"temperature": 1.0, "top_p": 1.0, "tilt": -6.0, "outside_share": 0.1}]
+            {"temperature": 1.0, "top_p": 1.0, "tilt": -6.0, "outside_share": 0.1},
+            {"temperature": 1.0, "top_p": 1.0, "tilt": 0.0, "motif_memory": 8.0, "outside_share": 0.1}]
     scored = listener_scores("checkpoints/note-rnn.pt", prepared, "validation", rows, n=8, continuations=8, seconds=6.0, progress=False)
-    assert [r["tilt"] for r in scored] == [0.0, -6.0] and all(r["outside_share"] == 0.1 for r in scored)
+    assert [r["tilt"] for r in scored] == [0.0, -6.0, 0.0] and all(r["outside_share"] == 0.1 for r in scored)
     for r in scored:
         parts = r["listener_parts"]
         assert set(parts) == {"unseeded logistic", "unseeded boosting", "continuations logistic", "continuations boosting"}
         assert all(0.0 <= v <= 1.0 for v in parts.values()) and r["listener"] == pytest.approx(np.mean(list(parts.values())))
         assert len(r["separating"]) == 3
         assert r["real_notes_per_second"] > 3.0  # the split's own segments, the same for every row
+        assert list(r["repetition"]) == list(REPETITION_FEATURES)
+        assert all(0.0 <= m <= 1.0 and 0.0 <= real <= 1.0 for m, real in r["repetition"].values())
     assert scored[0]["real_notes_per_second"] == scored[1]["real_notes_per_second"]
+    assert scored[0]["repetition"]["repeat_melody_3"][1] == scored[2]["repetition"]["repeat_melody_3"][1]
+    # Same seeds: only the row's motif memory strength (note-rnn records 0) makes its samples differ.
+    assert scored[2]["unseeded_notes_per_second"] != scored[0]["unseeded_notes_per_second"]
     assert scored[1]["unseeded_notes_per_second"] < scored[0]["unseeded_notes_per_second"]  # the starving tilt, measured
     # A tilt of -6 per second starves the music of notes: a listener tells it at least as easily
     # (within 0.05, the noise of 8 samples a side).
@@ -218,8 +226,9 @@ def test_pitch_temperature_tempers_the_pitch_field_alone(tmp_path, monkeypatch):
 
 
 def test_tune_script_sweeps_and_records_a_pitch_temperature(tmp_path, prepared):
-    """--pitch-temperatures crosses with the rest; the printed table has its column, and --record
-    stores the absolute pitch temperature of every row (and of the winner where it differs)."""
+    """--pitch-temperatures and --motif-memories cross with the rest; the printed table has their
+    columns, and --record stores the absolute pitch temperature and strength of every row, the
+    winner's pitch temperature where it differs and its strength beside the fitted memory."""
     import json
     import shutil
     import subprocess
@@ -229,10 +238,14 @@ def test_tune_script_sweeps_and_records_a_pitch_temperature(tmp_path, prepared):
     shutil.copy("checkpoints/note-rnn.pt", ck)
     shutil.copy("checkpoints/note-rnn.json", ck.with_suffix(".json"))
     proc = subprocess.run([sys.executable, "scripts/tune_sampling.py", str(ck), "--data", str(prepared), "--split", "validation",
-                           "--temperatures", "1.0", "--top-ps", "1.0", "--pitch-temperatures", "0.7", "1.0", "--n", "2", "--seconds", "4",
-                           "--record"], capture_output=True, text=True)
+                           "--temperatures", "1.0", "--top-ps", "1.0", "--pitch-temperatures", "0.7", "1.0", "--motif-memories", "0", "8",
+                           "--n", "2", "--seconds", "4", "--record"], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "| pitch temperature |" in proc.stdout
-    recorded = json.loads(ck.with_suffix(".json").read_text())["sampling_defaults"]
-    assert [r["pitch_temperature"] for r in recorded["table"]] == [0.7, 1.0]
+    assert "| pitch temperature | motif memory |" in proc.stdout
+    report = json.loads(ck.with_suffix(".json").read_text())
+    recorded = report["sampling_defaults"]
+    assert [(r["pitch_temperature"], r["motif_memory"]) for r in recorded["table"]] == [(0.7, 0.0), (0.7, 8.0), (1.0, 0.0), (1.0, 8.0)]
     assert recorded.get("pitch_temperature", 1.0) in (0.7, 1.0)
+    strength = report["motif_memory"]["strength"]
+    assert strength in (0.0, 8.0) and "motif_memory" not in recorded
+    assert f"motif memory {strength:g} (" in proc.stdout

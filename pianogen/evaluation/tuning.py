@@ -67,9 +67,9 @@ def _spread(samples: list, real_x: np.ndarray, names: list[str]) -> dict:
 def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation-tuning",
                    temperatures=(0.8, 0.9, 1.0, 1.1), top_ps=(0.9, 0.95, 1.0), n: int = 16, seconds: float = 20.0,
                    seed: int = 1000, progress: bool = True, tilts=(0.0,), seed_notes: str | None = None,
-                   pitch_temperatures=(None,)) -> dict[str, Any]:
+                   pitch_temperatures=(None,), motif_memories=(None,)) -> dict[str, Any]:
     """``{"rows": [...], "real": {...}}``: one row per (temperature, top_p, tilt, pitch
-    temperature) with mean OA,
+    temperature, motif memory strength) with mean OA,
     notes/s, polyphony, long-note share and the single-sample spread (``outside_share``: samples
     outside real's 5th-95th percentile range in notes/s or polyphony; ``sparse_share``: under
     3 notes/s); ``real`` holds the same texture means for the real segments. ``tilts`` are time
@@ -78,7 +78,8 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     neither alone does. ``seed_notes`` (note names): every sample continues them, as a click
     that keeps the app's seed does (only the new notes are scored). ``pitch_temperatures``: the
     pitch field's own temperature (note models; None: the row's temperature), recorded absolute
-    in each row as ``pitch_temperature``."""
+    in each row as ``pitch_temperature``. ``motif_memories``: strengths of a note model's motif
+    memory (None: the recorded one; 0: off), recorded absolute in each row as ``motif_memory``."""
     from tqdm import tqdm
 
     from pianogen.evaluation import reference_segments
@@ -94,14 +95,16 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
     sampler = load_sampler(checkpoint)
     names = SCALAR_FEATURES + HIST_FEATURES
     rows = []
-    grid = [(t, p, d, t if q is None else q) for t in temperatures for p in top_ps for d in tilts for q in pitch_temperatures]
-    for t, p, d, q in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
+    grid = [(t, p, d, t if q is None else q, sampler.motif_strength if m is None else float(m))
+            for t in temperatures for p in top_ps for d in tilts for q in pitch_temperatures for m in motif_memories]
+    for t, p, d, q, m in tqdm(grid, desc="sampling settings", unit="setting", disable=not progress):
         # The pitch temperature is always passed: a recorded one must not leak into the sweep.
-        gen = _generated(sampler, seed_notes=seed_notes, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, time_tilt=d, pitch_temperature=q)
+        gen = _generated(sampler, seed_notes=seed_notes, seconds=seconds, temperature=t, top_p=p, seed=seed, n=n, time_tilt=d,
+                         pitch_temperature=q, motif_memory=m)
         feats = [piece_features(g) for g in gen if len(g) > 1]
         vs = compare_sets(feats, ref, names)
         spread = _spread(gen, real_x, seg_names)
-        rows.append({"temperature": t, "top_p": p, "tilt": float(d), "pitch_temperature": q, "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
+        rows.append({"temperature": t, "top_p": p, "tilt": float(d), "pitch_temperature": q, "motif_memory": m, "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
                      **{k: float(np.mean([f[k] for f in feats])) for k in TEXTURE_FEATURES},
                      "outside_share": spread["outside real 5-95%"], "sparse_share": spread["sparse share"]})
     return {"rows": rows, "real": real}
@@ -113,14 +116,17 @@ def listener_scores(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, 
     test's accuracy at telling its samples from real segments of ``split``, as the mean of
     logistic and boosting over ``n`` unseeded samples and over ``continuations`` held-out
     openings continued (0.5: not told apart), the parts beside it, and the first separating
-    features, and ``unseeded_notes_per_second`` (mean over the unseeded samples) beside
-    ``real_notes_per_second`` (the split's segments). Seeds: ``seed + 10_000`` on (unseeded) and
+    features, ``unseeded_notes_per_second`` (mean over the unseeded samples) beside
+    ``real_notes_per_second`` (the split's segments), and ``repetition``: for each of
+    :data:`~pianogen.evaluation.repetition.REPETITION_FEATURES`, the median over the unseeded samples and over real segments
+    (``[model, real]``). Seeds: ``seed + 10_000`` on (unseeded) and
     ``seed + 20_000`` on (continuations)."""
     from tqdm import tqdm
 
     from pianogen.evaluation.classifier_test import CLASSIFIERS
     from pianogen.evaluation.continuation import continue_prompts
     from pianogen.evaluation.listener import ListenerConfig, Reference, segments_matrix
+    from pianogen.evaluation.repetition import REPETITION_FEATURES
     from pianogen.sampling import load_sampler
 
     ref = Reference(data_dir, split, seconds, cfg=ListenerConfig(n=n, continuations=continuations, long_n=0, top=3))
@@ -128,18 +134,20 @@ def listener_scores(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, 
     out = []
     for r in tqdm(rows, desc="listener", unit="setting", disable=not progress):
         setting = {"temperature": r["temperature"], "top_p": r["top_p"], "time_tilt": r.get("tilt", 0.0),
-                   "pitch_temperature": r.get("pitch_temperature", r["temperature"])}
+                   "pitch_temperature": r.get("pitch_temperature", r["temperature"]), "motif_memory": r.get("motif_memory")}
         unseeded = _generated(sampler, seconds=seconds, seed=seed + 10_000, n=n, **setting)
         conts = continue_prompts(sampler, ref.prompts, seconds, seed=seed + 20_000, **setting) if ref.prompts else None
         scored = ref.score(unseeded, conts)
         parts = {f"unseeded {c}": scored["c2st"][c]["accuracy"] for c in CLASSIFIERS}
         if conts is not None:
             parts.update({f"continuations {c}": scored["continuation"]["c2st"][c]["accuracy"] for c in CLASSIFIERS})
-        rate = ref.column(segments_matrix([g for g in unseeded if len(g) > 1])[0], "notes_per_second")
+        x = segments_matrix([g for g in unseeded if len(g) > 1])[0]
+        rate = ref.column(x, "notes_per_second")
         out.append({**r, "listener": float(np.mean(list(parts.values()))), "listener_parts": parts,
                     "separating": [f["feature"] for f in scored["separating"]],
                     "unseeded_notes_per_second": float(rate.mean()) if len(rate) else 0.0,
-                    "real_notes_per_second": float(ref.column(ref.x, "notes_per_second").mean())})
+                    "real_notes_per_second": float(ref.column(ref.x, "notes_per_second").mean()),
+                    "repetition": {k: [float(np.median(ref.column(x, k))), float(np.median(ref.column(ref.x, k)))] for k in REPETITION_FEATURES}})
     return out
 
 
@@ -189,7 +197,7 @@ def best_setting(rows: list[dict[str, Any]], real: dict[str, float] | None = Non
     out = {"temperature": best["temperature"], "top_p": best["top_p"], "tilt": best.get("tilt", 0.0), "mean_oa": best["mean_oa"], "criterion": criterion}
     if best.get("pitch_temperature", best["temperature"]) != best["temperature"]:
         out["pitch_temperature"] = best["pitch_temperature"]
-    for k in ("outside_share", "listener", "unseeded_notes_per_second"):
+    for k in ("motif_memory", "outside_share", "listener", "unseeded_notes_per_second"):
         if k in best:
             out[k] = best[k]
     if real is not None:
@@ -235,14 +243,19 @@ def single_sample_report(checkpoint: str | os.PathLike, data_dir: str | os.PathL
                          seed: int = 3000, seed_notes: str | None = None) -> dict[str, Any]:
     """How ``n`` single samples at the checkpoint's recorded defaults spread against real segments
     of ``split`` (:func:`pianogen.evaluation.listener.single_sample_spread`), with real's own
-    notes/s quantiles beside them. ``seed_notes``: each sample continues them (new notes scored)."""
-    from pianogen.evaluation import reference_segments
+    notes/s quantiles beside them, and their repetition against real's with bootstrap intervals
+    (``repetition``: :func:`pianogen.evaluation.repetition.repetition_against_real`).
+    ``seed_notes``: each sample continues them (new notes scored)."""
+    from pianogen.evaluation.features import labelled_segments
     from pianogen.evaluation.listener import SPREAD_QUANTILES, segments_matrix
+    from pianogen.evaluation.repetition import repetition_against_real
     from pianogen.sampling import load_sampler
 
-    real_x, names = segments_matrix(reference_segments(data_dir, split, seconds))
-    spread = _spread(_generated(load_sampler(checkpoint), seed_notes=seed_notes, seconds=seconds, seed=seed, n=n), real_x, names)
+    segs, groups = labelled_segments(data_dir, split, seconds)
+    real_x, names = segments_matrix(segs)
+    gen = _generated(load_sampler(checkpoint), seed_notes=seed_notes, seconds=seconds, seed=seed, n=n)
+    spread = _spread(gen, real_x, names)
     rates = real_x[:, names.index("notes_per_second")]
     return {"outside_share": spread["outside real 5-95%"], "sparse_share": spread["sparse share"], "notes/s": spread["notes/s"],
             "polyphony": spread["polyphony"], "real notes/s": {f"p{q}": float(np.percentile(rates, q)) for q in SPREAD_QUANTILES},
-            "seed_notes": seed_notes}
+            "seed_notes": seed_notes, "repetition": repetition_against_real(gen, segs, groups, seed=seed)}
