@@ -17,9 +17,22 @@ def run(*args, timeout=120):
     return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.fixture(scope="module")
+def helps() -> dict[str, subprocess.CompletedProcess]:
+    """``--help`` of every script and of app.py, run once for the tests that read them, side by
+    side: each one imports torch (about 3.5 s here), and one per core halves the wait."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [*SCRIPTS, "app.py"]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        procs = pool.map(lambda s: run(s if s == "app.py" else f"scripts/{s}", "--help"), names)
+        return dict(zip(names, procs))
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_help_has_an_example(script):
-    proc = run(f"scripts/{script}", "--help")
+def test_help_has_an_example(script, helps):
+    proc = helps[script]
     assert proc.returncode == 0, proc.stderr
     assert "example:" in proc.stdout and f"scripts/{script}" in proc.stdout
 
@@ -53,30 +66,29 @@ def test_data_stats_missing_folder(tmp_path):
     assert proc.returncode == 1 and proc.stderr.startswith("error: ") and "Traceback" not in proc.stderr
 
 
-def _help_flags(script: str) -> set[str]:
+def _help_flags(proc: subprocess.CompletedProcess) -> set[str]:
     import re
 
-    proc = run(script if script == "app.py" else f"scripts/{script}", "--help")
     assert proc.returncode == 0, proc.stderr
     return set(re.findall(r"(--[a-z][a-z0-9-]*)", proc.stdout))
 
 
-def test_every_flag_the_readme_shows_exists():
+def test_every_flag_the_readme_shows_exists(helps):
     """Each `scripts/X.py ... --flag` line in the README, and each inline `--flag`, is accepted
     by that script (inline flags: by some script). Flags are spelled with hyphens only."""
     import re
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    helps = {s: _help_flags(s) for s in SCRIPTS}
+    flags = {s: _help_flags(helps[s]) for s in SCRIPTS}
     checked = 0
     for line in readme.splitlines():
         m = re.search(r"scripts/([a-z_]+\.py)(.*)", line)
-        if not m or m.group(1) not in helps:
+        if not m or m.group(1) not in flags:
             continue
         for flag in re.findall(r"(?<![\w-])(--[a-z][a-z0-9_-]*)", m.group(2).split("#")[0]):
-            assert flag in helps[m.group(1)], f"README: {m.group(1)} has no {flag}"
+            assert flag in flags[m.group(1)], f"README: {m.group(1)} has no {flag}"
             checked += 1
-    every = set().union(*helps.values(), _help_flags("app.py"))
+    every = set().union(*flags.values(), _help_flags(helps["app.py"]))
     for flag in re.findall(r"`(--[a-z][a-z0-9_-]*)", readme):
         assert flag in every, f"README mentions {flag}, which no script accepts"
         checked += 1
