@@ -149,6 +149,32 @@ def test_c2st_cannot_tell_real_from_real(mini_segments):
     assert res["logistic"]["folds"] == 10 and res["logistic"]["sd"] > 0
 
 
+def test_boosting_bins_and_predicts_exactly_as_scikit_learn_does_alone(mini_segments):
+    """The classifier test's boosting fits share one sort per feature for their weighted bin
+    edges (``_one_sort_per_feature``): the same edges on real features (ties and all), the same
+    probabilities, and scikit-learn's own function back afterwards."""
+    from sklearn.ensemble._hist_gradient_boosting import binning
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    from pianogen.evaluation.classifier_test import _classifier, _one_sort_per_feature
+
+    _, x, _, _ = mini_segments
+    rng = np.random.default_rng(4)
+    rows = rng.choice(len(x), 300, replace=False)
+    xs, y = np.nan_to_num(x[rows]), rng.integers(0, 2, 300)
+    w = compute_sample_weight("balanced", y)
+    before = binning._weighted_percentile
+    alone = [binning._find_binning_thresholds(xs[:, j], 255, sample_weight=w) for j in range(0, xs.shape[1], 3)]
+    with _one_sort_per_feature():
+        assert binning._weighted_percentile is not before
+        shared = [binning._find_binning_thresholds(xs[:, j], 255, sample_weight=w) for j in range(0, xs.shape[1], 3)]
+        quick = _classifier("boosting", 0).fit(xs, y)
+    assert binning._weighted_percentile is before
+    assert sum(len(a) > 100 for a in alone) > 5  # the weighted-percentile path, not only few distinct values
+    assert all(np.array_equal(a, b) for a, b in zip(alone, shared))
+    assert np.array_equal(quick.predict_proba(np.nan_to_num(x)), _classifier("boosting", 0).fit(xs, y).predict_proba(np.nan_to_num(x)))
+
+
 def test_c2st_tells_random_pitches_at_once(mini_segments):
     segs, x, groups, names = mini_segments
     rng = np.random.default_rng(0)
