@@ -30,17 +30,14 @@ def _draw(ax, notes: pd.DataFrame, track_names: tuple[str, ...] | None) -> None:
         groups = [(track_names[int(t)], g) for t, g in notes.groupby("track")]
     for i, (name, g) in enumerate(groups):
         if "is_seed" in g and g["is_seed"].any():
-            s = g[g["is_seed"]]
-            ax.barh(s["pitch"], s["end"] - s["start"], left=s["start"], height=0.8, color=SEED_COLOR, linewidth=0)
+            _rectangles(ax, g[g["is_seed"]], SEED_COLOR)
             if not any(h.get_label() == "seed" for h in handles):
                 handles.append(Patch(color=SEED_COLOR, label="seed"))
             g = g[~g["is_seed"]]
         color = TRACK_COLORS[i % len(TRACK_COLORS)]
-        alpha = 0.5 + 0.5 * (g["velocity"].to_numpy() / 127) if len(g) else 1.0
-        bars = ax.barh(g["pitch"], g["end"] - g["start"], left=g["start"], height=0.8, color=color, linewidth=0)
-        for b, a in zip(bars, np.broadcast_to(alpha, len(g))):
-            b.set_alpha(float(a))
+        _rectangles(ax, g, color, alpha=0.5 + 0.5 * g["velocity"].to_numpy(float) / 127)
         handles.append(Patch(color=color, label=name or "generated"))
+    ax.autoscale_view()
     lo, hi = (int(notes["pitch"].min()), int(notes["pitch"].max())) if len(notes) else (48, 72)
     ticks = [p for p in range(lo - lo % 12, hi + 12, 12) if lo - 6 <= p <= hi + 6]
     ax.set_yticks(ticks, [_pitch_name(p) for p in ticks])
@@ -49,6 +46,23 @@ def _draw(ax, notes: pd.DataFrame, track_names: tuple[str, ...] | None) -> None:
     ax.grid(axis="x", alpha=0.3)
     if len(handles) > 1 or (groups[0][0] is not None):
         ax.legend(handles=handles, loc="upper right", fontsize=8, framealpha=0.8)
+
+
+def _rectangles(ax, notes: pd.DataFrame, color: str, alpha: np.ndarray | float = 1.0):
+    """One bar per note (start to end in seconds, 0.8 of a semitone high at its MIDI pitch), in
+    ``color`` at ``alpha`` (per note or one for all), as one collection: one artist, so 60 s of
+    a performance draws in 0.13 s where one patch per note (``barh``) took 0.58 s
+    (``benchmarks/plots.py``)."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_rgba
+
+    x0, x1 = notes["start"].to_numpy(float), notes["end"].to_numpy(float)
+    y = notes["pitch"].to_numpy(float)
+    low, high = y - 0.4, y + 0.4
+    corners = np.stack([np.c_[x0, low], np.c_[x0, high], np.c_[x1, high], np.c_[x1, low]], axis=1)
+    rgba = np.tile(to_rgba(color), (len(notes), 1))
+    rgba[:, 3] = alpha
+    return ax.add_collection(PolyCollection(corners, facecolors=rgba, linewidths=0), autolim=True)
 
 
 def pianoroll_png(notes: pd.DataFrame, path: str | os.PathLike, title: str | None = None, track_names: tuple[str, ...] | None = None,

@@ -30,3 +30,31 @@ def test_empty_inputs_draw_silence(tmp_path):
     rolls = np.zeros((2, 3, 4, 32, 88), dtype=bool)
     rolls[1, 0, 0, :8, 40] = True
     assert save_roll_grid(rolls, pr.PianorollConfig(), tmp_path / "g.png").read_bytes()[:8] == PNG
+
+
+def test_each_note_is_one_bar_where_it_sounds_at_its_loudness():
+    """A voice's notes are one collection: a bar per note from its start to its end (s), 0.8 of a
+    semitone high at its pitch, with opacity 0.5-1 by velocity; seed notes grey and opaque; a
+    voice left with no notes draws nothing and does not fail."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from pianogen.plots import _draw
+
+    notes = pd.DataFrame({"pitch": [60, 64, 67], "velocity": [127, 0, 64], "start": [0.0, 0.5, 1.0], "end": [0.5, 2.0, 1.25],
+                          "is_seed": [True, False, False]})
+    fig, ax = plt.subplots()
+    _draw(ax, notes, None)
+    seed, gen = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    assert np.allclose([p.get_extents().bounds for p in gen.get_paths()], [(0.5, 63.6, 1.5, 0.8), (1.0, 66.6, 0.25, 0.8)])
+    assert np.allclose([p.get_extents().bounds for p in seed.get_paths()], [(0.0, 59.6, 0.5, 0.8)])
+    assert np.allclose(gen.get_facecolor()[:, 3], [0.5, 0.5 + 0.5 * 64 / 127]) and np.allclose(seed.get_facecolor()[:, 3], 1.0)
+    assert ax.get_xlim()[0] <= 0.0 and ax.get_xlim()[1] >= 2.0  # the bars are inside the view
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    _draw(ax, notes.assign(is_seed=True), None)  # every note a seed: the generated voice is empty
+    assert sum(len(c.get_paths()) for c in ax.collections) == 3
+    plt.close(fig)
