@@ -101,6 +101,7 @@ def _setting(r: dict) -> str:
 
 def listener_table(args, rows: list[dict]) -> list[dict]:
     """``rows`` with the classifier test run on those within --max-outside, printed as a table."""
+    from pianogen.evaluation.repetition import REPETITION_NAMES
     from pianogen.evaluation.tuning import listener_scores
 
     eligible = [r for r in rows if r["outside_share"] <= args.max_outside + 1e-12]
@@ -109,7 +110,7 @@ def listener_table(args, rows: list[dict]) -> list[dict]:
     scored = listener_scores(args.checkpoint, args.data, args.split, eligible, n=args.listener_n, continuations=args.listener_n,
                              seconds=args.seconds, seed=args.seed)
     print("| temperature | top-p | tilt (per s) | pitch temperature | motif memory | told apart (mean) | unseeded logistic / boosting "
-          "| continuations logistic / boosting | unseeded notes/s | repetition against real (melody / figure / rhythm / harmony 4 s / return) "
+          f"| continuations logistic / boosting | unseeded notes/s | repetition against real ({' / '.join(REPETITION_NAMES.values())}) "
           "| first separating features |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
     for r in scored:
         q = r["listener_parts"]
@@ -128,8 +129,6 @@ def _repetition(medians: dict) -> str:
 
 
 FIRST_CLICK = "C4 E4 G4 C5"  # the app's seed on first load
-NAMES = {"repeat_melody_3": "melodies", "repeat_figure_3": "figures", "repeat_rhythm_4": "rhythms",
-         "chroma_sim_4s": "harmony 4 s apart", "chroma_return": "harmonic return"}
 
 
 def report_spread(args) -> int:
@@ -137,6 +136,7 @@ def report_spread(args) -> int:
     import json
 
     from pianogen.checkpoints import update_report
+    from pianogen.evaluation.repetition import REPETITION_NAMES
     from pianogen.evaluation.tuning import single_sample_report
 
     from pianogen.sampling import load_sampler
@@ -151,7 +151,7 @@ def report_spread(args) -> int:
               f"({100 * r['sparse_share']:.0f}% under 3 notes/s; notes/s p5-p95 {r['notes/s']['p5']:.1f}-{r['notes/s']['p95']:.1f}, "
               f"real {r['real notes/s']['p5']:.1f}-{r['real notes/s']['p95']:.1f})")
         print("  repetition against real (median ratio, 90% bootstrap interval): " + "; ".join(
-            f"{NAMES[k]} {100 * v['ratio']:+.0f}% ({100 * v['low']:+.0f}% to {100 * v['high']:+.0f}%)" for k, v in r["repetition"].items()))
+            f"{REPETITION_NAMES[k]} {100 * v['ratio']:+.0f}% ({100 * v['low']:+.0f}% to {100 * v['high']:+.0f}%)" for k, v in r["repetition"].items()))
     if args.record:
         print(json.dumps({"recorded": str(update_report(args.checkpoint, single_sample_spread=out))}))
     return 0

@@ -5,12 +5,17 @@ import pandas as pd
 import pytest
 
 from pianogen.evaluation.features import labelled_segments
+from pianogen.evaluation.listener import segments_matrix
 from pianogen.evaluation.repetition import REPETITION_FEATURES, repetition_against_real
 
 
 @pytest.fixture(scope="module")
 def real(prepared):
-    return labelled_segments(prepared, "validation", 20.0)
+    """Features of the real segments (rows, columns named), with each row's composition."""
+    segs, groups = labelled_segments(prepared, "validation", 20.0)
+    kept = [i for i, s in enumerate(segs) if len(s) >= 2]
+    x, names = segments_matrix(segs)
+    return x, names, [groups[i] for i in kept]
 
 
 def looped_figure(seconds: float = 20.0) -> pd.DataFrame:
@@ -21,8 +26,8 @@ def looped_figure(seconds: float = 20.0) -> pd.DataFrame:
 
 
 def test_real_music_against_itself_is_at_ratio_zero_inside_its_interval(real):
-    segs, groups = real
-    out = repetition_against_real(segs, segs, groups, draws=200)
+    x, names, groups = real
+    out = repetition_against_real(x, x, names, groups, draws=200)
     assert list(out) == list(REPETITION_FEATURES)
     for v in out.values():
         assert v["model"] == v["real"] and v["ratio"] == pytest.approx(0.0)
@@ -30,19 +35,22 @@ def test_real_music_against_itself_is_at_ratio_zero_inside_its_interval(real):
 
 
 def test_a_looped_figure_repeats_far_more_than_real_music_and_is_said_to(real):
-    segs, groups = real
-    out = repetition_against_real([looped_figure() for _ in range(8)], segs, groups, draws=200)
+    x, names, groups = real
+    looped, _ = segments_matrix([looped_figure() for _ in range(8)])
+    out = repetition_against_real(looped, x, names, groups, draws=200)
     for k in ("repeat_melody_3", "repeat_figure_3", "repeat_rhythm_4"):
         assert out[k]["model"] == pytest.approx(1.0, abs=0.05)  # every figure recurs
         assert out[k]["low"] > 0.2 and out[k]["within_20"] is False
 
 
 def test_intervals_are_seeded_and_composition_resampling_is_no_narrower(real):
-    segs, groups = real
-    samples = segs[::2]
-    a = repetition_against_real(samples, segs, groups, draws=300, seed=3)
-    assert a == repetition_against_real(samples, segs, groups, draws=300, seed=3)
+    x, names, groups = real
+    samples = x[::2]
+    a = repetition_against_real(samples, x, names, groups, draws=300, seed=3)
+    assert a == repetition_against_real(samples, x, names, groups, draws=300, seed=3)
     # Segments of one piece are alike: resampled as whole compositions, real's median is less
     # sure than resampled one segment at a time (summed over features: single features are noisy).
     width = lambda r: sum(v["high"] - v["low"] for v in r.values())  # noqa: E731
-    assert width(a) >= 0.9 * width(repetition_against_real(samples, segs, None, draws=300, seed=3))
+    assert width(a) >= 0.9 * width(repetition_against_real(samples, x, names, None, draws=300, seed=3))
+    with pytest.raises(ValueError, match="real groups"):
+        repetition_against_real(samples, x, names, groups[:-1])

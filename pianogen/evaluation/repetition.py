@@ -15,11 +15,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-#: Segment features of repetition and harmonic recurrence (:mod:`.segment_features`): recurring
-#: 4-note melodies, melodic+rhythmic figures, 5-onset rhythms, harmony 4 s apart, harmonic return.
-REPETITION_FEATURES = ("repeat_melody_3", "repeat_figure_3", "repeat_rhythm_4", "chroma_sim_4s", "chroma_return")
+#: Segment features of repetition and harmonic recurrence (:mod:`.segment_features`) and their
+#: short names in tables: recurring 4-note melodies, melodic+rhythmic figures, 5-onset rhythms,
+#: harmony 4 s apart, harmonic return.
+REPETITION_NAMES = {"repeat_melody_3": "melodies", "repeat_figure_3": "figures", "repeat_rhythm_4": "rhythms",
+                    "chroma_sim_4s": "harmony 4 s apart", "chroma_return": "harmonic return"}
+REPETITION_FEATURES = tuple(REPETITION_NAMES)
 
 
 def _grouped_medians(values: np.ndarray, groups: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
@@ -33,25 +35,23 @@ def _grouped_medians(values: np.ndarray, groups: np.ndarray, draws: int, rng: np
     return out
 
 
-def repetition_against_real(samples: list[pd.DataFrame], real: list[pd.DataFrame], real_groups: list[Any] | None = None,
+def repetition_against_real(x: np.ndarray, real_x: np.ndarray, names: list[str], real_groups: list[Any] | None = None,
                             draws: int = 1000, level: float = 0.9, seed: int = 0) -> dict[str, dict[str, float]]:
     """Per feature of :data:`REPETITION_FEATURES`: the samples' and real segments' medians,
     ``ratio`` (samples' median / real's - 1: +0.24 is 24% more than real) and its bootstrap
     interval at ``level`` (``low``, ``high``; ``draws`` resamples, seeded), and whether that
     interval lies within 20% of real (``within_20``: True, False when it lies wholly outside,
-    None when it straddles the edge). ``real_groups``: each real segment's composition (None:
-    every segment its own). Samples and segments with fewer than two notes are left out."""
-    from pianogen.evaluation.listener import segments_matrix
-
-    usable = [i for i, s in enumerate(real) if len(s) >= 2]
-    x, names = segments_matrix([s for s in samples if len(s) >= 2])
-    r, _ = segments_matrix([real[i] for i in usable])
-    groups = np.asarray([real_groups[i] for i in usable] if real_groups is not None else np.arange(len(usable)))
+    None when it straddles the edge). ``x`` / ``real_x``: segment features of the samples and of
+    the real segments (rows, columns ``names``: ``listener.segments_matrix``); ``real_groups``:
+    each real row's composition (None: every row its own)."""
+    groups = np.asarray(real_groups if real_groups is not None else np.arange(len(real_x)))
+    if len(groups) != len(real_x):
+        raise ValueError(f"{len(groups)} real groups for {len(real_x)} real segments")
     rng = np.random.default_rng(seed)
     tail = (1.0 - level) / 2
     out = {}
     for k in REPETITION_FEATURES:
-        m, q = x[:, names.index(k)], r[:, names.index(k)]
+        m, q = x[:, names.index(k)], real_x[:, names.index(k)]
         model_b = np.median(m[rng.integers(len(m), size=(draws, len(m)))], axis=1)
         real_b = _grouped_medians(q, groups, draws, rng)
         ok = real_b > 0

@@ -55,13 +55,15 @@ def _generated(sampler, **kwargs) -> list:
     return out
 
 
-def _spread(samples: list, real_x: np.ndarray, names: list[str]) -> dict:
+def _spread(samples: list, real_x: np.ndarray, names: list[str]) -> tuple[dict, np.ndarray]:
     """``single_sample_spread`` of notes frames against real segment features (``real_x``, ``names``);
-    samples with fewer than two notes count as empty (sparse and outside)."""
+    samples with fewer than two notes count as empty (sparse and outside). Also returns the
+    features of the samples with two notes or more."""
     from pianogen.evaluation.listener import segments_matrix, single_sample_spread
 
     usable = [g for g in samples if len(g) > 1]
-    return single_sample_spread(segments_matrix(usable)[0], real_x, names, empty=len(samples) - len(usable))
+    x = segments_matrix(usable)[0]
+    return single_sample_spread(x, real_x, names, empty=len(samples) - len(usable)), x
 
 
 def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str = "validation-tuning",
@@ -103,7 +105,7 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
                          pitch_temperature=q, motif_memory=m)
         feats = [piece_features(g) for g in gen if len(g) > 1]
         vs = compare_sets(feats, ref, names)
-        spread = _spread(gen, real_x, seg_names)
+        spread, _ = _spread(gen, real_x, seg_names)
         rows.append({"temperature": t, "top_p": p, "tilt": float(d), "pitch_temperature": q, "motif_memory": m, "mean_oa": float(np.mean([v["oa"] for v in vs.values()])),
                      **{k: float(np.mean([f[k] for f in feats])) for k in TEXTURE_FEATURES},
                      "outside_share": spread["outside real 5-95%"], "sparse_share": spread["sparse share"]})
@@ -253,9 +255,10 @@ def single_sample_report(checkpoint: str | os.PathLike, data_dir: str | os.PathL
 
     segs, groups = labelled_segments(data_dir, split, seconds)
     real_x, names = segments_matrix(segs)
+    real_groups = [g for s, g in zip(segs, groups) if len(s) >= 2]  # the rows segments_matrix kept
     gen = _generated(load_sampler(checkpoint), seed_notes=seed_notes, seconds=seconds, seed=seed, n=n)
-    spread = _spread(gen, real_x, names)
+    spread, x = _spread(gen, real_x, names)
     rates = real_x[:, names.index("notes_per_second")]
     return {"outside_share": spread["outside real 5-95%"], "sparse_share": spread["sparse share"], "notes/s": spread["notes/s"],
             "polyphony": spread["polyphony"], "real notes/s": {f"p{q}": float(np.percentile(rates, q)) for q in SPREAD_QUANTILES},
-            "seed_notes": seed_notes, "repetition": repetition_against_real(gen, segs, groups, seed=seed)}
+            "seed_notes": seed_notes, "repetition": repetition_against_real(x, real_x, names, real_groups, seed=seed)}
