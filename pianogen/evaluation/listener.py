@@ -37,7 +37,7 @@ SPARSE_NOTES_PER_SECOND = 3.0
 @dataclass
 class ListenerConfig:
     n: int = 96  # unseeded samples per model for the classifier test
-    continuations: int = 32  # held-out prompts per model (0: none)
+    continuations: int = 128  # held-out prompts per model (0: none); why 128: CompareConfig
     prompt_seconds: float = 10.0
     long_n: int = 8  # long samples per model for stability (0: none)
     long_seconds: float = 60.0
