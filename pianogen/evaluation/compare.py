@@ -21,6 +21,7 @@ from pianogen.evaluation.distributions import compare_sets
 from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
 from pianogen.checkpoints import read_report, trained_corpus
 from pianogen.evaluation.likelihood import reported_nll
+from pianogen.evaluation.listener import ListenerConfig, Reference
 from pianogen.evaluation.memorization import PassageIndex
 
 SUMMARY_FEATURES = ("notes_per_second", "polyphony", "long_note_share", "pitch_class_entropy", "scale_consistency", "silence_ratio", "velocity_mean")
@@ -40,10 +41,7 @@ class CompareConfig:
     split: str = "test"  # the reference: a test split or a reporting half (validation-reporting), never a split tuned on
     ceiling_split: str = "train"  # real music scored like a model (matched size, several draws)
     listener_n: int = 96  # samples per model for the classifier test ("can a listener tell?"; 0: skip it)
-    # 128, not 32: a split's first prompts are its performances' openings (asap's reporting half
-    # has 35), so 32 measured openings alone, with a spread over folds of ±0.14-0.18; 128 reach
-    # into the pieces (docs/results.md, "Continuations: 128 prompts instead of 32").
-    continuations: int = 128  # held-out prompts each autoregressive model continues (0: none)
+    continuations: int = ListenerConfig.continuations  # held-out prompts each autoregressive model continues (0: none)
     prompt_seconds: float = 10.0  # length of each prompt
     long_n: int = 8  # samples of long_seconds per model for key and density stability (0: none)
     long_seconds: float = 60.0
@@ -158,7 +156,6 @@ def compare(checkpoints: list[str | Path], data_dir: str | Path, out: str | Path
     """Sample, evaluate and write the report for ``checkpoints``; returns metrics.json's dict."""
     from tqdm import tqdm
 
-    from pianogen.evaluation.listener import ListenerConfig, Reference
     from pianogen.io import atomic_path, write_json
 
     cfg = cfg or CompareConfig()
