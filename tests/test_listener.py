@@ -124,6 +124,14 @@ def test_features_are_transposition_free_and_finite_on_real_files(prepared):
         assert f == pytest.approx(g, abs=1e-9)
     with pytest.raises(ValueError):
         segment_features(notes([60], [0]))
+    # Segments too short to describe are left out, and the rows say which segments they are.
+    from pianogen.evaluation.listener import segments_matrix
+
+    x, names, kept = segments_matrix([segs[0], notes([60], [0]), segs[1].iloc[:0], segs[2]])
+    assert kept.tolist() == [0, 3] and x.shape == (2, len(names))
+    np.testing.assert_allclose(x[1], [segment_features(segs[2])[n] for n in names])
+    with pytest.raises(ValueError, match="two notes"):
+        segments_matrix([notes([60], [0])])
 
 
 # --- the classifier two-sample test -----------------------------------------------------

@@ -13,8 +13,7 @@ from pianogen.evaluation.repetition import REPETITION_FEATURES, repetition_again
 def real(prepared):
     """Features of the real segments (rows, columns named), with each row's composition."""
     segs, groups = labelled_segments(prepared, "validation", 20.0)
-    kept = [i for i, s in enumerate(segs) if len(s) >= 2]
-    x, names = segments_matrix(segs)
+    x, names, kept = segments_matrix(segs)
     return x, names, [groups[i] for i in kept]
 
 
@@ -36,7 +35,7 @@ def test_real_music_against_itself_is_at_ratio_zero_inside_its_interval(real):
 
 def test_a_looped_figure_repeats_far_more_than_real_music_and_is_said_to(real):
     x, names, groups = real
-    looped, _ = segments_matrix([looped_figure() for _ in range(8)])
+    looped = segments_matrix([looped_figure() for _ in range(8)])[0]
     out = repetition_against_real(looped, x, names, groups, draws=200)
     for k in ("repeat_melody_3", "repeat_figure_3", "repeat_rhythm_4"):
         assert out[k]["model"] == pytest.approx(1.0, abs=0.05)  # every figure recurs

@@ -49,12 +49,14 @@ class ListenerConfig:
     top: int = 6  # separating features listed per model
 
 
-def segments_matrix(segs: list[pd.DataFrame]) -> tuple[np.ndarray, list[str]]:
-    """Segment features of the segments with two notes or more (see ``feature_matrix``)."""
-    usable = [s for s in segs if len(s) >= 2]
-    if not usable:
+def segments_matrix(segs: list[pd.DataFrame]) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Segment features of the segments with two notes or more (see ``feature_matrix``): (rows,
+    feature names, the index in ``segs`` of each row), so labels of the segments can follow."""
+    kept = np.array([i for i, s in enumerate(segs) if len(s) >= 2], dtype=np.int64)
+    if not len(kept):
         raise ValueError("no segment has two notes")
-    return feature_matrix(usable)
+    x, names = feature_matrix([segs[i] for i in kept])
+    return x, names, kept
 
 
 def single_sample_spread(x: np.ndarray, real: np.ndarray, names: list[str], empty: int = 0) -> dict:
@@ -89,12 +91,13 @@ class Reference:
         self.data_dir, self.split, self.seconds, self.floor_split = str(data_dir), split, seconds, floor_split
         from pianogen.evaluation.features import labelled_segments
 
-        segs, self.groups = labelled_segments(data_dir, split, seconds)
-        self.x, self.names = segments_matrix(segs)
+        segs, groups = labelled_segments(data_dir, split, seconds)
+        self.x, self.names, kept = segments_matrix(segs)
+        self.groups = [groups[i] for i in kept]
         floor_segs, floor_groups = labelled_segments(data_dir, floor_split, seconds)
         pick = np.random.default_rng(seed).choice(len(floor_segs), min(self.cfg.n, len(floor_segs)), replace=False)
-        self.floor_x, _ = segments_matrix([floor_segs[i] for i in pick])
-        self.floor_groups = [floor_groups[i] for i in pick]
+        self.floor_x, _, kept = segments_matrix([floor_segs[i] for i in pick])
+        self.floor_groups = [floor_groups[pick[i]] for i in kept]
         self.prompts = prompts(data_dir, split, self.cfg.continuations, self.cfg.prompt_seconds, seconds) if self.cfg.continuations else []
         self.long = []
         if self.cfg.long_n:
@@ -140,13 +143,13 @@ class Reference:
         from pianogen.evaluation.continuation import key_agreement
 
         usable = [s for s in samples if len(s) >= 2]
-        x, _ = segments_matrix(usable)
+        x = segments_matrix(usable)[0]
         out: dict = {"c2st": self.test(x), "separating": separating_features(self.x, x, self.names, self.cfg.top),
                      "features": self.medians(x), "spread": self.spread(x, empty=len(samples) - len(usable)), "samples": len(samples)}
         if continuations is not None and self.prompts:
             pairs = [(p, c) for p, c in zip(self.prompts, continuations) if len(c) >= 2]
-            cx, _ = segments_matrix([c for _, c in pairs])
-            rx, _ = segments_matrix([p.real for p, _ in pairs])
+            cx = segments_matrix([c for _, c in pairs])[0]
+            rx = segments_matrix([p.real for p, _ in pairs])[0]
             groups = [p.group for p, _ in pairs]
             out["continuation"] = {"c2st": self.test(cx, groups, rx, groups), "key_agreement": key_agreement(self.prompts, continuations),
                                    "nll_per_second": continuation_nll, "prompts": len(self.prompts),

@@ -92,7 +92,7 @@ def sweep_sampling(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, s
 
     segs = reference_segments(data_dir, split, seconds)
     ref = [piece_features(s) for s in segs]
-    real_x, seg_names = segments_matrix(segs)
+    real_x, seg_names, _ = segments_matrix(segs)
     real = {k: float(np.mean([f[k] for f in ref])) for k in TEXTURE_FEATURES}
     sampler = load_sampler(checkpoint)
     names = SCALAR_FEATURES + HIST_FEATURES
@@ -254,8 +254,8 @@ def single_sample_report(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     from pianogen.sampling import load_sampler
 
     segs, groups = labelled_segments(data_dir, split, seconds)
-    real_x, names = segments_matrix(segs)
-    real_groups = [g for s, g in zip(segs, groups) if len(s) >= 2]  # the rows segments_matrix kept
+    real_x, names, kept = segments_matrix(segs)
+    real_groups = [groups[i] for i in kept]
     gen = _generated(load_sampler(checkpoint), seed_notes=seed_notes, seconds=seconds, seed=seed, n=n)
     spread, x = _spread(gen, real_x, names)
     rates = real_x[:, names.index("notes_per_second")]
