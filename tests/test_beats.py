@@ -308,4 +308,36 @@ def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path)
     assert r["downbeat_change"]["real"]["ratio"] > 1  # real bars change harmony at their bar lines
     table = musegan_table([tmp_path / "mg.pt"], asap_prepared, "validation", n=8, groups=2)
     assert "onsets on beats" in table["real"] and "harmony change at downbeats / other beats" in table["real"]
+    assert table["real"]["onsets on sixteenths/melody"]["mean"] > 0.6
     assert table["settings"]["pianoroll"]["steps_per_beat"] == 12
+
+
+def test_real_music_starts_on_sixteenths_and_noise_does_not(asap_prepared):
+    """Real crops of the bundled annotated performances, laid on their own beats, start most notes
+    on a sixteenth (GRID); onsets scattered over the beat's 12 steps put a third there."""
+    from pianogen.data import load_notes
+    from pianogen.metrics.musegan import grid_share
+    from pianogen.training.gan import RollCrops
+
+    crops = RollCrops(load_notes(asap_prepared), MUSICAL, 0, 0, beats=load_beats(asap_prepared))
+    real = crops.sample(32, np.random.default_rng(0), transpose=0)
+    assert min(grid_share(real, 12, MUSICAL.tracks).values()) > 0.6
+    noise = np.random.default_rng(0).random(real.shape) > 0.97
+    assert max(grid_share(noise, 12, MUSICAL.tracks).values()) == pytest.approx(1 / 3, abs=0.03)
+
+
+def test_training_with_rhythm_selects_on_grid(asap_prepared, tmp_path):
+    """rhythm=True takes the grid's steps per beat, adds GRID to the selection metrics (real crops
+    start most notes on sixteenths), trains, and is refused in clock time."""
+    from pianogen.training import TrainConfig, Trainer
+    from pianogen.training.gan import make_gan_task
+
+    small = {"g_channels": 32, "d_channels": 16, "z_dim": 8, "smoother": True, "velocity": True, "rhythm": True}
+    task = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, small, out=str(tmp_path / "mgr"))
+    assert task.net.config.rhythm == 12 and task.real_metrics["GRID/melody"] > 0.6
+    cfg = TrainConfig(max_steps=2, batch_size=4, eval_every=2, eval_tokens=0, progress=False, device="cpu", bf16=False)
+    report = Trainer(task, cfg, str(tmp_path / "mgr")).fit()
+    fresh = report["final"]["generated_fresh_latents"]
+    assert {f"GRID/{t}" for t in MUSICAL.tracks} <= set(fresh) and all(np.isnan(fresh[k]) or 0 <= fresh[k] <= 1 for k in fresh if k.startswith("GRID"))
+    with pytest.raises(ValueError, match="musical time"):
+        make_gan_task(str(asap_prepared), 0, {}, small)

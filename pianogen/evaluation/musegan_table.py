@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from pianogen.training.gan import METRIC_SCALE, metric_distance
-from pianogen.metrics.musegan import musegan_metrics, velocity_metrics
+from pianogen.metrics.musegan import grid_share, musegan_metrics, velocity_metrics
 from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
 
@@ -60,7 +60,12 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     """MuseGAN's metrics (with SN), notes/s and the note-length histogram of a set of rolls; with
     velocity rolls (in [0, 1]), each voice's velocity mean and sd over sounding steps in MIDI
     units (not part of the selection distance, which reads the rolls alone)."""
-    edges = {"onsets on beats": block_edge_onsets(rolls, roll_cfg.steps_per_beat)} if roll_cfg.musical_time else {"onsets on 8-step edges": block_edge_onsets(rolls)}
+    if roll_cfg.musical_time:
+        edges = {"onsets on beats": block_edge_onsets(rolls, roll_cfg.steps_per_beat)}
+        if roll_cfg.steps_per_beat % 4 == 0:  # GRID, named apart: the table's distance stays over what every MuseGAN is selected on
+            edges.update({f"onsets on sixteenths/{k.split('/')[1]}": v for k, v in grid_share(rolls, roll_cfg.steps_per_beat, roll_cfg.tracks).items()})
+    else:
+        edges = {"onsets on 8-step edges": block_edge_onsets(rolls)}
     out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low, roll_cfg.qn_steps), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
            **edges, "harmony change at downbeats / other beats": downbeat_change(rolls, roll_cfg)["ratio"]}
     if velocity is not None:

@@ -1,0 +1,89 @@
+"""Where in the beat notes start: the GRID metric, the critic's rhythm stream and the smoother's
+place in the beat (``MuseGANConfig.rhythm``), growing them from a trained MuseGAN."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import numpy as np
+import pytest
+import torch
+
+from pianogen.metrics.musegan import grid_share
+from pianogen.models.musegan import MuseGAN, MuseGANConfig, Smoother, beat_onset_shares
+
+MUSICAL = {"z_dim": 8, "g_channels": 32, "d_channels": 16, "steps_per_bar": 48, "block": 12, "smoother": True, "velocity": True}
+
+
+def test_beat_onset_shares_by_hand():
+    counts = torch.zeros(1, 2, 1, 48)
+    counts[0, 0, 0, [0, 12, 24, 36]] = 1  # every beat's first step
+    counts[0, 0, 0, 27] = 2  # two notes a sixteenth after beat 3
+    shares = beat_onset_shares(counts, 12)
+    assert shares.shape == (1, 2, 1, 12)
+    torch.testing.assert_close(shares[0, 0, 0, [0, 3]], torch.tensor([4.0, 2.0]) / 7)  # 6 onsets, one onset's worth added
+    assert shares[0, 0, 0].sum() < 1 and shares[0, 0, 0, [1, 2, 4, 5, 6, 7, 8, 9, 10, 11]].eq(0).all()
+    assert shares[0, 1].eq(0).all()  # a silent track has no shares
+    # Fakes are probabilities: a nearly silent bar's shares stay near zero, not near one.
+    assert beat_onset_shares(counts * 1e-3, 12).max() < 0.01
+
+
+def test_grid_share_by_hand():
+    roll = np.zeros((1, 2, 2, 48, 88), dtype=bool)
+    for step in (0, 3, 6, 9, 13):  # four sixteenths and one step off them
+        roll[0, 0, 0, step, 40] = True
+    roll[0, 0, 0, 20:30, 50] = True  # a note held over steps 21-29 starts once, off the grid (20 = 12 + 8)
+    roll[0, 0, 1, 0:5, 60] = True  # bar 2's first sixteenth
+    roll[0, 0, 0, 47, 60] = True  # ... tied to bar 1's last step: one note, starting at step 47
+    out = grid_share(roll, 12, ("melody", "bass"))
+    assert out["GRID/melody"] == pytest.approx(4 / 7) and np.isnan(out["GRID/bass"])
+    with pytest.raises(ValueError, match="sixteenths"):
+        grid_share(roll, 10, ("melody", "bass"))
+
+
+def test_rhythm_needs_a_beat_and_the_smoother():
+    with pytest.raises(ValueError, match="steps per beat"):
+        MuseGANConfig(**{**MUSICAL, "rhythm": 10})
+    with pytest.raises(ValueError, match="smoother"):
+        MuseGANConfig(**{**MUSICAL, "smoother": False, "rhythm": 12})
+
+
+def test_a_grown_rhythm_starts_as_the_model_and_then_reaches_the_notes(tmp_path):
+    """Grown from a MuseGAN without it, a rhythm model generates and scores exactly as before;
+    the critic's loss reaches both new parts, and a phase bias changes the notes by their place
+    in the beat only."""
+    from pianogen.checkpoints import load_weights, save
+
+    torch.manual_seed(0)
+    old = MuseGAN(MuseGANConfig(keys=True, **MUSICAL)).eval()
+    for net in old.generator.smoother.nets:  # as after training: the smoother's last layer is no longer zero
+        torch.nn.init.normal_(net[-1].weight, std=0.1)
+    path = tmp_path / "old.pt"
+    save(path, {"kind": "musegan", "model_config": asdict(old.config), "state_dict": old.state_dict()})
+    new = MuseGAN(MuseGANConfig(keys=True, rhythm=12, **MUSICAL)).eval()
+    grown = load_weights(new, path, grow=True)
+    assert {"generator.smoother.phase_bias", "critic.rhythm.0.weight", "critic.temporal.0.weight"} <= set(grown)
+    z, key = old.sample_latent(4, generator=torch.Generator().manual_seed(1)), torch.tensor([0, 3, 7, 11])
+    with torch.no_grad():
+        x = old.generator(z, key)
+        torch.testing.assert_close(new.generator(z, key), x)
+        torch.testing.assert_close(new.critic(x, key), old.critic(x, key))
+    new.train()
+    (new.critic(x, key).sum() - new.critic(new.generator(z, key), key).sum()).backward()
+    feat = new.critic.temporal[0].weight.shape[1] - 16  # the rhythm stream's 16 features come last, behind a zero gate
+    assert new.critic.temporal[0].weight.grad[:, feat:].abs().sum() > 0  # the gate opens at the first step, then the stream learns
+    assert new.generator.smoother.phase_bias.grad.abs().sum() > 0
+
+
+def test_the_smoother_places_by_step_of_the_beat():
+    sm = Smoother(1, phases=12)
+    for net in sm.nets:
+        torch.nn.init.normal_(net[-1].weight)
+    flat = torch.zeros(1, 1, 2, 48, 4)
+    base = sm(flat)
+    with torch.no_grad():
+        sm.phase_bias[0, :, 3] = 5.0  # the beat's second sixteenth only
+    beats = (sm(flat) - base)[0, 0].reshape(-1, 4).abs().sum(-1).reshape(8, 12).detach()  # the change, per beat and step of it
+    inner = beats[1:-1]  # (the passage's first and last beats meet its zero padding)
+    torch.testing.assert_close(inner, inner[:1].expand_as(inner))  # the same in every beat, bar lines included
+    assert inner[0, :7].gt(0).all() and beats[:, 7:].eq(0).all()  # within reach (3 steps) of that sixteenth only
