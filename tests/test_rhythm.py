@@ -87,3 +87,22 @@ def test_the_smoother_places_by_step_of_the_beat():
     inner = beats[1:-1]  # (the passage's first and last beats meet its zero padding)
     torch.testing.assert_close(inner, inner[:1].expand_as(inner))  # the same in every beat, bar lines included
     assert inner[0, :7].gt(0).all() and beats[:, 7:].eq(0).all()  # within reach (3 steps) of that sixteenth only
+
+
+def test_rhythm_mismatch_is_zero_for_the_same_rhythm_and_pulls_onsets_onto_it():
+    """Feature matching on where in the beat notes start: 0 for a batch against itself, the
+    largest for onsets on other steps, and its gradient moves a generator's onsets toward the
+    real batch's steps."""
+    from pianogen.training.gan import rhythm_mismatch
+
+    c = MuseGANConfig(**MUSICAL, rhythm=12)
+    real = torch.zeros(2, 6, 4, 48, 88)
+    real[:, 0, :, 0::3, 40] = 1  # sixteenths, each one step long
+    assert rhythm_mismatch(real, real, c) == 0
+    late = torch.roll(real, 1, dims=3)  # every onset one step late
+    assert rhythm_mismatch(late, real, c) > 0.5 and rhythm_mismatch(late, real, c) == rhythm_mismatch(real, late, c)
+    logits = torch.full((2, 6, 4, 48, 88), -6.0)
+    logits[:, 0, :, 1::3, 40] = 6.0  # a "generator" playing one step late
+    logits.requires_grad_(True)
+    rhythm_mismatch(torch.sigmoid(logits), real, c).backward()
+    assert logits.grad[0, 0, 0, 0, 40] < 0 and logits.grad[0, 0, 0, 1, 40] > 0  # raise the sixteenth, lower the late step

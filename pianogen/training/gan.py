@@ -40,7 +40,7 @@ import torch
 from pianogen.data.beats import NO_KEY, bar_runs, metre_counts
 from pianogen.data.corpus import corpus_name
 from pianogen.metrics.musegan import grid_share, key_scale_share, musegan_metrics, velocity_metrics
-from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
+from pianogen.models.musegan import MuseGAN, MuseGANConfig, beat_onset_shares, onset_counts, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.keys import N_KEYS, key_class
 from pianogen.training.loop import Task, process_rank
@@ -53,6 +53,7 @@ class GANConfig:
     transpose: int = 3  # training crops are transposed by up to this many semitones either way
     eval_samples: int = 64  # generated passages per evaluation
     real_reference: int = 256  # real crops the metrics are compared with
+    rhythm_match: float = 0.0  # with a rhythm model: weight of feature matching on where in the beat notes start (see rhythm_mismatch)
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
 
@@ -65,6 +66,19 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torc
     scores = critic(mix) if key is None else critic(mix, key)
     grads = torch.autograd.grad(scores.sum(), mix, create_graph=True)[0]
     return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def rhythm_mismatch(fake: torch.Tensor, real: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
+    """Feature matching (Salimans et al. 2016) on one statistic of rhythm: the L1 distance, per
+    voice, between the two batches' mean share of a bar's onsets at each step of the beat
+    (:func:`beat_onset_shares`), averaged over voices; 0 where the generator places its onsets in
+    the beat as real music does. Why beside the critic: its rhythm stream alone moved the share of
+    notes on the sixteenths by 0.03 in 300 steps (real 0.84, the generator 0.47-0.63), a signal
+    the critic's score carries only weakly; this one points straight at it."""
+    T = c.n_tracks
+    f = beat_onset_shares(onset_counts(fake[:, :T]), c.rhythm).mean((0, 2))  # (T, steps per beat)
+    r = beat_onset_shares(onset_counts(real[:, :T]), c.rhythm).mean((0, 2))
+    return (f - r).abs().sum(-1).mean()
 
 
 #: The metrics the selection distance compares, each with the span that scales it to about [0, 1].
@@ -267,9 +281,15 @@ class GANTask(Task):
         for p in self.net.critic.parameters():
             p.requires_grad_(False)  # the generator step needs no critic gradients
         with trainer.autocast():
-            g_loss = -D(G(self._latent(bs, dev), key), key).float().mean()
+            fake = G(self._latent(bs, dev), key)
+            g_loss = -D(fake, key).float().mean()
+        logs = {}
+        if self.gan.rhythm_match and self.net.config.rhythm:
+            mismatch = rhythm_mismatch(fake.float(), real, self.net.config)
+            g_loss = g_loss + self.gan.rhythm_match * mismatch
+            logs["rhythm_mismatch"] = float(mismatch.detach())
         trainer.backward(g_loss, "generator")
-        return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()), "wasserstein": float((d_real - d_fake).detach()), "gp": float(gp.detach())}
+        return {"d_loss": float(d_loss.detach()), "g_loss": float(g_loss.detach()), "wasserstein": float((d_real - d_fake).detach()), "gp": float(gp.detach()), **logs}
 
     def _channels(self, crops: torch.Tensor) -> torch.Tensor:
         """Real crops -> what the critic reads, in the generator's channel order: frames, their
