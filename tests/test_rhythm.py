@@ -106,3 +106,15 @@ def test_rhythm_mismatch_is_zero_for_the_same_rhythm_and_pulls_onsets_onto_it():
     logits.requires_grad_(True)
     rhythm_mismatch(torch.sigmoid(logits), real, c).backward()
     assert logits.grad[0, 0, 0, 0, 40] < 0 and logits.grad[0, 0, 0, 1, 40] > 0  # raise the sixteenth, lower the late step
+
+
+def test_gans_rank_on_the_metrics_they_all_have():
+    """KS (a keyed model's) and GRID (a rhythm model's) stay out of the distance the app ranks
+    MuseGANs by, so a model is not ranked on what the others were never scored on."""
+    from pianogen.cards import gan_distance
+    from pianogen.training.gan import metric_distance
+
+    real = {"EB/melody": 0.0, "UPC/melody": 5.0, "KS": 0.8, "GRID/melody": 0.84}
+    gen = {"EB/melody": 0.1, "UPC/melody": 4.4, "KS": 0.2, "GRID/melody": 0.3}
+    shared = {k: real[k] for k in ("EB/melody", "UPC/melody")}
+    assert gan_distance({"real": real, "generated": gen}) == pytest.approx(metric_distance(gen, shared)) == pytest.approx((0.1 + 0.05) / 2)
