@@ -1,4 +1,4 @@
-"""Where in the beat notes start: the GRID metric, the critic's rhythm stream and the smoother's
+"""Where in the beat notes start: the GRID metric, onset positions and gaps, the critic's rhythm stream and the smoother's
 place in the beat (``MuseGANConfig.rhythm``), growing them from a trained MuseGAN."""
 
 from __future__ import annotations
@@ -30,14 +30,15 @@ def test_beat_onset_shares_by_hand():
 
 def test_grid_share_by_hand():
     roll = np.zeros((1, 2, 2, 48, 88), dtype=bool)
-    for step in (0, 3, 6, 9, 13):  # four sixteenths and one step off them
+    for step in (0, 3, 6, 9, 13):  # four sixteenths and one step off the grid
         roll[0, 0, 0, step, 40] = True
-    roll[0, 0, 0, 20:30, 50] = True  # a note held over steps 21-29 starts once, off the grid (20 = 12 + 8)
+    roll[0, 0, 0, 22:30, 50] = True  # a note held over steps 23-29 starts once, off the grid (22 = 12 + 10)
+    roll[0, 0, 0, 16, 52] = True  # a triplet eighth (16 = 12 + 4): on the grid
     roll[0, 0, 1, 0:5, 60] = True  # bar 2's first sixteenth
     roll[0, 0, 0, 47, 60] = True  # ... tied to bar 1's last step: one note, starting at step 47
     out = grid_share(roll, 12, ("melody", "bass"))
-    assert out["GRID/melody"] == pytest.approx(4 / 7) and np.isnan(out["GRID/bass"])
-    with pytest.raises(ValueError, match="sixteenths"):
+    assert out["GRID/melody"] == pytest.approx(5 / 8) and np.isnan(out["GRID/bass"])
+    with pytest.raises(ValueError, match="triplet"):
         grid_share(roll, 10, ("melody", "bass"))
 
 
@@ -114,7 +115,33 @@ def test_gans_rank_on_the_metrics_they_all_have():
     from pianogen.cards import gan_distance
     from pianogen.training.gan import metric_distance
 
-    real = {"EB/melody": 0.0, "UPC/melody": 5.0, "KS": 0.8, "GRID/melody": 0.84}
+    real = {"EB/melody": 0.0, "UPC/melody": 5.0, "KS": 0.8, "GRID/melody": 0.89}
     gen = {"EB/melody": 0.1, "UPC/melody": 4.4, "KS": 0.2, "GRID/melody": 0.3}
     shared = {k: real[k] for k in ("EB/melody", "UPC/melody")}
     assert gan_distance({"real": real, "generated": gen}) == pytest.approx(metric_distance(gen, shared)) == pytest.approx((0.1 + 0.05) / 2)
+
+
+def test_onset_gaps_by_hand():
+    from pianogen.evaluation.musegan_table import onset_gaps
+
+    roll = np.zeros((2, 3, 2, 48, 88), dtype=bool)
+    roll[0, 0, 0, [0, 3, 6, 7], 40] = True  # gaps 3, 3, 1 (steps 6 and 7: one key held, one onset at 6)
+    roll[0, 0, 0, 7, 50] = True  # ... and a second key starting at 7
+    roll[0, 2, 0, 3, 30] = True  # a bass note at 3 joins the melody's onset there
+    roll[0, 1, 1, 0, 60] = True  # bar 2's first step: a gap of 48 - 7 = 41 across the bar line
+    roll[1, 0, 0, [10, 12], 45] = True  # the second passage: one gap of 2 (its own time axis)
+    assert onset_gaps(roll, (1, 3, 2, 41)) == {1: 1 / 5, 3: 2 / 5, 2: 1 / 5, 41: 1 / 5}
+
+
+def test_position_distance_by_hand():
+    from pianogen.evaluation.musegan_table import beat_positions, position_distance
+    from pianogen.representations import pianoroll as pr
+
+    cfg = pr.PianorollConfig(steps_per_beat=12, beats_per_bar=4, n_bars=1, tempo_bpm=120)
+    duple = np.zeros((1, 3, 1, 48, 88), dtype=bool)
+    duple[0, 0, 0, 0::3, 40] = True  # every sixteenth: 16 notes, 4 on each of steps 0, 3, 6, 9
+    triple = np.zeros_like(duple)
+    triple[0, 1, 0, 0::4, 50] = True  # every triplet eighth
+    np.testing.assert_allclose(beat_positions(duple, cfg)[[0, 3, 6, 9]], 0.25)
+    assert position_distance(beat_positions(duple, cfg), beat_positions(duple, cfg)) == 0
+    assert position_distance(beat_positions(duple, cfg), beat_positions(triple, cfg)) == pytest.approx(0.75)  # they share step 0 only: min(1/4, 1/3) of the notes stay

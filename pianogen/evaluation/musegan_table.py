@@ -8,7 +8,10 @@ its sd, so a difference smaller than the sd is not one. Rolls are compared at th
 pianoroll settings (bars of ``bar_seconds``, ``n_bars`` per passage). ``distance`` is the
 training's selection metric (normalized mean absolute difference of EB/UPC/QN/SN/TD) of each
 group against the mean of the real groups; on the real row it is the floor set by sampling
-noise alone.
+noise alone. In musical time the table also says where notes start: on beats, on the beat's grid
+(sixteenths and triplet eighths) per voice (GRID), how far the distribution over the beat's steps
+lies from real music's (the real row: its groups against their mean), and how often successive
+onsets lie one step or a sixteenth apart.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pianogen.training.gan import METRIC_SCALE, metric_distance
-from pianogen.metrics.musegan import grid_share, musegan_metrics, velocity_metrics
+from pianogen.metrics.musegan import beat_position_counts, grid_share, musegan_metrics, velocity_metrics
 from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
 
@@ -47,6 +50,31 @@ def block_edge_onsets(rolls: np.ndarray, block: int = 8) -> float:
     return float(edge / max(1, per_step.sum()))
 
 
+def onset_gaps(rolls: np.ndarray, steps: tuple[int, ...]) -> dict[int, float]:
+    """Share of the gaps between successive onset times (any voice, any key; simultaneous onsets
+    are one time) that are exactly ``steps`` long, per passage's whole time axis, over all
+    passages. In musical time at 12 steps per beat, 1 step is a flam or a spread chord, 3 a
+    sixteenth: real music's commonest gap."""
+    on = pr.onsets(rolls).any(axis=(1, -1))  # (samples, bars, steps): some note starts
+    gaps = np.concatenate([np.diff(np.flatnonzero(p.reshape(-1))) for p in on] or [np.zeros(0, int)])
+    return {s: float((gaps == s).mean()) if len(gaps) else float("nan") for s in steps}
+
+
+POSITION_DISTANCE = "onset position in the beat: distance to real"
+
+
+def beat_positions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> np.ndarray:
+    """Share of notes (all voices) at each step of the beat: (steps_per_beat,)."""
+    counts = beat_position_counts(rolls, roll_cfg.steps_per_beat).sum(axis=0)
+    return counts / max(1, counts.sum())
+
+
+def position_distance(shares: np.ndarray, real: np.ndarray) -> float:
+    """Total variation distance of two distributions over the steps of the beat: the share of
+    notes that would have to move to another step to start where real music's do (0 to 1)."""
+    return float(0.5 * np.abs(shares - real).sum())
+
+
 def length_histogram(rolls: np.ndarray) -> dict[str, float]:
     """Share of notes (all tracks together) in each :data:`LENGTH_BINS` bin of length in steps."""
     lengths = pr.note_lengths(rolls)
@@ -62,8 +90,10 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     units (not part of the selection distance, which reads the rolls alone)."""
     if roll_cfg.musical_time:
         edges = {"onsets on beats": block_edge_onsets(rolls, roll_cfg.steps_per_beat)}
-        if roll_cfg.steps_per_beat % 4 == 0:  # GRID, named apart: the table's distance stays over what every MuseGAN is selected on
-            edges.update({f"onsets on sixteenths/{k.split('/')[1]}": v for k, v in grid_share(rolls, roll_cfg.steps_per_beat, roll_cfg.tracks).items()})
+        if roll_cfg.steps_per_beat % 12 == 0:  # GRID, named apart: the table's distance stays over what every MuseGAN is selected on
+            edges.update({f"onsets on the grid/{k.split('/')[1]}": v for k, v in grid_share(rolls, roll_cfg.steps_per_beat, roll_cfg.tracks).items()})
+            one, sixteenth = onset_gaps(rolls, (1, roll_cfg.steps_per_beat // 4)).values()
+            edges.update({"onset gaps of one step": one, "onset gaps of a sixteenth": sixteenth})
     else:
         edges = {"onsets on 8-step edges": block_edge_onsets(rolls)}
     out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low, roll_cfg.qn_steps), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
@@ -99,7 +129,13 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             raise ValueError(f"{g.path}: pianoroll settings differ from {gans[0].path}'s; compare like with like")
     rng = np.random.default_rng(seed)
     crops = real_crops(data_dir, split, roll_cfg, velocity=True)
-    real_groups = [table_metrics(v > 0, roll_cfg, v) for v in (crops.sample(n, rng, transpose=0) for _ in range(groups))]
+    real_sets = [crops.sample(n, rng, transpose=0) for _ in range(groups)]
+    real_groups = [table_metrics(v > 0, roll_cfg, v) for v in real_sets]
+    by_position = roll_cfg.musical_time and roll_cfg.steps_per_beat % 12 == 0
+    if by_position:  # where in the beat notes start, against the real groups' mean
+        real_positions = np.mean([beat_positions(v > 0, roll_cfg) for v in real_sets], axis=0)
+        for g, v in zip(real_groups, real_sets):
+            g[POSITION_DISTANCE] = position_distance(beat_positions(v > 0, roll_cfg), real_positions)
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
@@ -112,6 +148,8 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             # A binary MuseGAN plays every note at the pianoroll's one velocity.
             vel = r.velocity if r.velocity is not None else np.full(r.rolls.shape, roll_cfg.velocity / 127)
             m = table_metrics(r.rolls, roll_cfg, vel)
+            if by_position:
+                m[POSITION_DISTANCE] = position_distance(beat_positions(r.rolls, roll_cfg), real_positions)
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}

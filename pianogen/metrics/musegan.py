@@ -20,10 +20,12 @@ MIDI pitch of pitch index 0 (for pitch classes).
 - VM, VS (pianogen's, with a velocity roll): mean and spread of the decoded notes' velocities.
 - KS (pianogen's, for a key-conditioned model): share of notes (onsets, all tracks) whose
   pitch class lies in the scale of each sample's key (asked for, or annotated for real crops).
-- GRID (pianogen's, musical time): share of each track's notes that start on the beat's
-  sixteenths (every quarter of a beat). Real piano music on its annotated beats: about 0.84 (the
-  rest is the performer's timing and some triplets); a generator that does not know where the
-  beat is spreads its onsets over all steps of it.
+- GRID (pianogen's, musical time): share of each track's notes that start on the beat's grid,
+  a sixteenth or a triplet eighth of it (6 of its 12 steps). Real piano music on its annotated
+  beats: 0.76-0.89 by half of asap validation (the rest is the performer's timing); a generator
+  that does not know where the beat is spreads its onsets over all steps of it. Which of those
+  steps a passage uses depends on its metre (a 12/8 beat divides in three), so the whole
+  distribution (``beat_position_counts``) is what training matches.
 - TD: tonal distance between two tracks: per bar, each track's chroma (L1-normalized) is
   projected to the 6-D tonal centroid space of Harte et al. (2006) (fifths, minor and
   major thirds; radii 1, 1, 0.5) and the Euclidean distance is averaged over bars where
@@ -140,17 +142,24 @@ def velocity_metrics(rolls: np.ndarray, velocity: np.ndarray, tracks: tuple[str,
     return out
 
 
-def grid_share(rolls: np.ndarray, steps_per_beat: int, tracks: tuple[str, ...]) -> dict[str, float]:
-    """GRID per track: the share of notes (onsets) of rolls (samples, tracks, bars, steps,
-    pitches) that start on a sixteenth of the beat (a multiple of ``steps_per_beat`` / 4 steps
-    from the bar's start); nan for a silent track."""
+def beat_position_counts(rolls: np.ndarray, steps_per_beat: int) -> np.ndarray:
+    """Notes (onsets) of rolls (samples, tracks, bars, steps, pitches) at each step of the beat:
+    (tracks, steps_per_beat) counts, time running on across bar lines."""
     from pianogen.representations.pianoroll import onsets
 
-    if steps_per_beat % 4:
-        raise ValueError(f"a beat of {steps_per_beat} steps has no sixteenths on the grid")
-    per_step = onsets(np.asarray(rolls)).sum(axis=(0, 2, 4))  # (tracks, steps)
-    on_grid = per_step[:, :: steps_per_beat // 4].sum(axis=1)
-    total = per_step.sum(axis=1)
+    per_step = onsets(np.asarray(rolls)).sum(axis=(0, 2, 4))  # (tracks, steps per bar)
+    return per_step.reshape(per_step.shape[0], -1, steps_per_beat).sum(axis=1)
+
+
+def grid_share(rolls: np.ndarray, steps_per_beat: int, tracks: tuple[str, ...]) -> dict[str, float]:
+    """GRID per track: the share of notes (onsets) of rolls (samples, tracks, bars, steps,
+    pitches) that start on the beat's grid, a sixteenth or a triplet eighth of it (a multiple of
+    ``steps_per_beat`` / 4 or / 3 steps from the bar's start); nan for a silent track."""
+    if steps_per_beat % 12:
+        raise ValueError(f"a beat of {steps_per_beat} steps does not hold both sixteenths and triplet eighths")
+    counts = beat_position_counts(rolls, steps_per_beat)
+    grid = sorted(set(range(0, steps_per_beat, steps_per_beat // 4)) | set(range(0, steps_per_beat, steps_per_beat // 3)))
+    on_grid, total = counts[:, grid].sum(axis=1), counts.sum(axis=1)
     return {f"GRID/{t}": float(on_grid[i] / total[i]) if total[i] else float("nan") for i, t in enumerate(tracks)}
 
 

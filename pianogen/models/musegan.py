@@ -67,16 +67,16 @@ input starts at zero weight, so a trained MuseGAN grows a key condition
 (``train_musegan.py --init --keys``) and begins as itself.
 
 With ``rhythm`` (musical time; the grid's steps per beat), the model is told where the beat is.
-Real piano music laid on its annotated beats starts four notes in five on a sixteenth of the
-beat; the musical-time generator, after 190 CPU minutes, spread its onsets over all 12 steps of
-the beat (46% off the sixteenths, against real's 16%) and a third of its inter-onset intervals
-were one step, where real music moves in sixteenths (3 steps, 55%). Convolutions along time are
-the same at every step, so neither the smoother nor most of the critic can tell a sixteenth from
-the steps between. The critic gets a rhythm stream (per bar, each track's share of onsets at each
-step of the beat, :func:`beat_onset_shares`), and the smoother a learned bias per step of the
-beat on its first layer's features, the generator's direct path to move an onset onto the grid.
-Both start with no say (a grown model begins as itself; ``train_musegan.py --init --rhythm``),
-and training adds GRID, the share of notes on the sixteenths, to the selection metrics.
+Real piano music laid on its annotated beats starts most notes on the beat's grid (sixteenths,
+or triplet eighths in a compound metre: 0.76-0.89 of them by half of asap validation); the
+musical-time generator, after 190 CPU minutes, spread its onsets over all 12 steps of the beat,
+and 38% of the gaps between its successive onsets were one step (real 28%). Convolutions along
+time are the same at every step, so neither the smoother nor most of the critic can tell a
+sixteenth from the steps between. The critic gets a rhythm stream (per bar, each track's share of
+onsets at each step of the beat, :func:`beat_onset_shares`), and the smoother a learned bias per
+step of the beat on its first layer's features, the generator's direct path to move an onset
+onto the grid. Both start with no say (a grown model begins as itself; ``train_musegan.py --init
+--rhythm``), and training adds GRID, the share of notes on the grid, to the selection metrics.
 
 Critic (no normalization layers, as WGAN-GP asks): a private stream per track, a shared
 stream over their concatenation, plus the later MuseGAN's pitch-class (chroma) and onset
@@ -295,7 +295,7 @@ class Smoother(nn.Module):
 
     With ``phases`` (steps per beat), the first layer's features also get a learned bias per
     step of the beat (the same as a convolution over the step's place in the beat, one-hot, at a
-    fraction of its cost): the correction can then move an onset onto the beat's sixteenths, which a
+    fraction of its cost): the correction can then move an onset onto the beat's grid, which a
     convolution along time, the same at every step, cannot tell from the steps between them. It
     starts at zero, so a smoother grown with it begins as itself."""
 
@@ -439,9 +439,8 @@ def onset_counts(x: torch.Tensor) -> torch.Tensor:
 
 def beat_onset_shares(counts: torch.Tensor, steps_per_beat: int) -> torch.Tensor:
     """Onset counts (B, tracks, bars, steps) -> (B, tracks, bars, steps_per_beat): each track's
-    share of a bar's onsets at each step of the beat (0 for a bar without onsets). Real piano
-    music puts four onsets in five on the beat's sixteenths; this is where a generator shows
-    that it does not know the beat."""
+    share of a bar's onsets at each step of the beat (0 for a bar without onsets): where a
+    generator that does not know the beat shows it."""
     B, T, L, S = counts.shape
     folded = counts.reshape(B, T, L, S // steps_per_beat, steps_per_beat).sum(3)
     # One onset's worth added below: a near-silent bar's few onsets (fakes are probabilities)
