@@ -343,3 +343,5 @@ def test_training_with_rhythm_selects_on_grid(asap_prepared, tmp_path):
     assert {f"GRID/{t}" for t in MUSICAL.tracks} <= set(fresh) and all(np.isnan(fresh[k]) or 0 <= fresh[k] <= 1 for k in fresh if k.startswith("GRID"))
     with pytest.raises(ValueError, match="musical time"):
         make_gan_task(str(asap_prepared), 0, {}, small)
+    eighths = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 8}, small)  # a grid without triplets: no GRID, the stream still reads it
+    assert eighths.net.config.rhythm == 8 and not any(k.startswith("GRID") for k in eighths.real_metrics)

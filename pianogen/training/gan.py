@@ -305,7 +305,7 @@ class GANTask(Task):
             m.update(velocity_metrics(frames, velocity, self.roll_cfg.tracks))
         if keys is not None:
             m["KS"] = key_scale_share(frames, keys, self.roll_cfg.low)
-        if self.net.config.rhythm:
+        if self.net.config.rhythm and self.net.config.rhythm % 12 == 0:  # a grid with both sixteenths and triplet eighths
             m.update(grid_share(frames, self.net.config.rhythm, self.roll_cfg.tracks))
         return m
 
