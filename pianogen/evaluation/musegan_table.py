@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from pianogen.training.gan import METRIC_SCALE, metric_distance
-from pianogen.metrics.musegan import beat_position_counts, grid_share, musegan_metrics, velocity_metrics
+from pianogen.metrics.musegan import beat_position_counts, grid_share, has_beat_grid, musegan_metrics, velocity_metrics
 from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
 
@@ -90,7 +90,7 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     units (not part of the selection distance, which reads the rolls alone)."""
     if roll_cfg.musical_time:
         edges = {"onsets on beats": block_edge_onsets(rolls, roll_cfg.steps_per_beat)}
-        if roll_cfg.steps_per_beat % 12 == 0:  # GRID, named apart: the table's distance stays over what every MuseGAN is selected on
+        if has_beat_grid(roll_cfg.steps_per_beat):  # GRID, named apart: the table's distance stays over what every MuseGAN is selected on
             edges.update({f"onsets on the grid/{k.split('/')[1]}": v for k, v in grid_share(rolls, roll_cfg.steps_per_beat, roll_cfg.tracks).items()})
             one, sixteenth = onset_gaps(rolls, (1, roll_cfg.steps_per_beat // 4)).values()
             edges.update({"onset gaps of one step": one, "onset gaps of a sixteenth": sixteenth})
@@ -131,11 +131,12 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     crops = real_crops(data_dir, split, roll_cfg, velocity=True)
     real_sets = [crops.sample(n, rng, transpose=0) for _ in range(groups)]
     real_groups = [table_metrics(v > 0, roll_cfg, v) for v in real_sets]
-    by_position = roll_cfg.musical_time and roll_cfg.steps_per_beat % 12 == 0
+    by_position = has_beat_grid(roll_cfg.steps_per_beat)
     if by_position:  # where in the beat notes start, against the real groups' mean
-        real_positions = np.mean([beat_positions(v > 0, roll_cfg) for v in real_sets], axis=0)
-        for g, v in zip(real_groups, real_sets):
-            g[POSITION_DISTANCE] = position_distance(beat_positions(v > 0, roll_cfg), real_positions)
+        per_set = [beat_positions(v > 0, roll_cfg) for v in real_sets]
+        real_positions = np.mean(per_set, axis=0)
+        for g, shares in zip(real_groups, per_set):
+            g[POSITION_DISTANCE] = position_distance(shares, real_positions)
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)

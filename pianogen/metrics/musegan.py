@@ -151,11 +151,17 @@ def beat_position_counts(rolls: np.ndarray, steps_per_beat: int) -> np.ndarray:
     return per_step.reshape(per_step.shape[0], -1, steps_per_beat).sum(axis=1)
 
 
+def has_beat_grid(steps_per_beat: int) -> bool:
+    """Whether a musical-time grid of ``steps_per_beat`` holds both sixteenths and triplet
+    eighths, so GRID is defined on it."""
+    return steps_per_beat > 0 and steps_per_beat % 12 == 0
+
+
 def grid_share(rolls: np.ndarray, steps_per_beat: int, tracks: tuple[str, ...]) -> dict[str, float]:
     """GRID per track: the share of notes (onsets) of rolls (samples, tracks, bars, steps,
     pitches) that start on the beat's grid, a sixteenth or a triplet eighth of it (a multiple of
     ``steps_per_beat`` / 4 or / 3 steps from the bar's start); nan for a silent track."""
-    if steps_per_beat % 12:
+    if not has_beat_grid(steps_per_beat):
         raise ValueError(f"a beat of {steps_per_beat} steps does not hold both sixteenths and triplet eighths")
     counts = beat_position_counts(rolls, steps_per_beat)
     grid = sorted(set(range(0, steps_per_beat, steps_per_beat // 4)) | set(range(0, steps_per_beat, steps_per_beat // 3)))

@@ -39,7 +39,7 @@ import torch
 
 from pianogen.data.beats import NO_KEY, bar_runs, metre_counts
 from pianogen.data.corpus import corpus_name
-from pianogen.metrics.musegan import grid_share, key_scale_share, musegan_metrics, velocity_metrics
+from pianogen.metrics.musegan import grid_share, has_beat_grid, key_scale_share, musegan_metrics, velocity_metrics
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, beat_onset_shares, onset_counts, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.keys import N_KEYS, key_class
@@ -305,7 +305,7 @@ class GANTask(Task):
             m.update(velocity_metrics(frames, velocity, self.roll_cfg.tracks))
         if keys is not None:
             m["KS"] = key_scale_share(frames, keys, self.roll_cfg.low)
-        if self.net.config.rhythm and self.net.config.rhythm % 12 == 0:  # a grid with both sixteenths and triplet eighths
+        if has_beat_grid(self.net.config.rhythm):
             m.update(grid_share(frames, self.net.config.rhythm, self.roll_cfg.tracks))
         return m
 
