@@ -37,15 +37,15 @@ def describe(path: Path) -> tuple[str, str, tuple[bool, float]]:
 
 def gan_distance(final: dict, which: str = "generated") -> float:
     """A MuseGAN report's distance to real music over the metrics every MuseGAN has (EB, UPC,
-    QN, SN, TD, and VM/VS where both sides have them): a key-conditioned model's own selection
-    distance also counts KS, and a rhythm model's GRID, which the others were not scored on, so
-    GANs rank on this one.
+    QN, SN, TD, and VM/VS where both sides have them): a run's own selection distance may also
+    count metrics the others were not scored on (``training.gan.RUN_SPECIFIC``: a keyed model's
+    KS, a rhythm model's GRID, a feature-matching run's GAPS and CHORDS), so GANs rank on this one.
     ``which``: "generated" (the selection latents) or "generated_fresh_latents"."""
-    from pianogen.training.gan import metric_distance
+    from pianogen.training.gan import RUN_SPECIFIC, metric_distance
 
     if "real" not in final or which not in final:
         return final["distance"][which]
-    return metric_distance(final[which], {k: v for k, v in final["real"].items() if k.split("/")[0] not in ("KS", "GRID")})
+    return metric_distance(final[which], {k: v for k, v in final["real"].items() if k.split("/")[0] not in RUN_SPECIFIC})
 
 
 def first_click_order(models: dict[str, Path]) -> dict[str, Path]:

@@ -94,7 +94,7 @@ def test_rhythm_mismatch_is_zero_for_the_same_rhythm_and_pulls_onsets_onto_it():
     """Feature matching on where in the beat notes start: 0 for a batch against itself, the
     largest for onsets on other steps, and its gradient moves a generator's onsets toward the
     real batch's steps."""
-    from pianogen.training.gan import rhythm_mismatch
+    from pianogen.training.feature_matching import rhythm_mismatch
 
     c = MuseGANConfig(**MUSICAL, rhythm=12)
     real = torch.zeros(2, 6, 4, 48, 88)
@@ -110,13 +110,14 @@ def test_rhythm_mismatch_is_zero_for_the_same_rhythm_and_pulls_onsets_onto_it():
 
 
 def test_gans_rank_on_the_metrics_they_all_have():
-    """KS (a keyed model's) and GRID (a rhythm model's) stay out of the distance the app ranks
-    MuseGANs by, so a model is not ranked on what the others were never scored on."""
+    """KS (a keyed model's), GRID (a rhythm model's), GAPS and CHORDS (a feature-matching run's)
+    stay out of the distance the app ranks MuseGANs by, so a model is not ranked on what the
+    others were never scored on."""
     from pianogen.cards import gan_distance
     from pianogen.training.gan import metric_distance
 
-    real = {"EB/melody": 0.0, "UPC/melody": 5.0, "KS": 0.8, "GRID/melody": 0.89}
-    gen = {"EB/melody": 0.1, "UPC/melody": 4.4, "KS": 0.2, "GRID/melody": 0.3}
+    real = {"EB/melody": 0.0, "UPC/melody": 5.0, "KS": 0.8, "GRID/melody": 0.89, "GAPS": 0.0, "CHORDS": 0.0}
+    gen = {"EB/melody": 0.1, "UPC/melody": 4.4, "KS": 0.2, "GRID/melody": 0.3, "GAPS": 0.4, "CHORDS": 0.3}
     shared = {k: real[k] for k in ("EB/melody", "UPC/melody")}
     assert gan_distance({"real": real, "generated": gen}) == pytest.approx(metric_distance(gen, shared)) == pytest.approx((0.1 + 0.05) / 2)
 
@@ -133,8 +134,8 @@ def test_onset_gaps_by_hand():
     assert onset_gaps(roll, (1, 3, 2, 41)) == {1: 1 / 5, 3: 2 / 5, 2: 1 / 5, 41: 1 / 5}
 
 
-def test_position_distance_by_hand():
-    from pianogen.evaluation.musegan_table import beat_positions, position_distance
+def test_total_variation_by_hand():
+    from pianogen.evaluation.musegan_table import beat_positions, total_variation
     from pianogen.representations import pianoroll as pr
 
     cfg = pr.PianorollConfig(steps_per_beat=12, beats_per_bar=4, n_bars=1, tempo_bpm=120)
@@ -143,5 +144,5 @@ def test_position_distance_by_hand():
     triple = np.zeros_like(duple)
     triple[0, 1, 0, 0::4, 50] = True  # every triplet eighth
     np.testing.assert_allclose(beat_positions(duple, cfg)[[0, 3, 6, 9]], 0.25)
-    assert position_distance(beat_positions(duple, cfg), beat_positions(duple, cfg)) == 0
-    assert position_distance(beat_positions(duple, cfg), beat_positions(triple, cfg)) == pytest.approx(0.75)  # they share step 0 only: min(1/4, 1/3) of the notes stay
+    assert total_variation(beat_positions(duple, cfg), beat_positions(duple, cfg)) == 0
+    assert total_variation(beat_positions(duple, cfg), beat_positions(triple, cfg)) == pytest.approx(0.75)  # they share step 0 only: min(1/4, 1/3) of the notes stay
