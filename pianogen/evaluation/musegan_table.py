@@ -11,7 +11,9 @@ group against the mean of the real groups; on the real row it is the floor set b
 noise alone. In musical time the table also says where notes start: on beats, on the beat's grid
 (sixteenths and triplet eighths) per voice (GRID), how far the distribution over the beat's steps
 lies from real music's (the real row: its groups against their mean), and how often successive
-onsets lie one step or a sixteenth apart.
+onsets lie one step or a sixteenth apart. At any grid it gives the same distance for the gaps
+between successive onsets and for the intervals of keys struck together (with the share of
+semitones and sevenths among them: the listener test's ``interval_class_1``).
 """
 
 from __future__ import annotations
@@ -61,6 +63,9 @@ def onset_gaps(rolls: np.ndarray, steps: tuple[int, ...]) -> dict[int, float]:
 
 
 POSITION_DISTANCE = "onset position in the beat: distance to real"
+GAP_DISTANCE = "onset gaps: distance to real"
+CHORD_DISTANCE = "intervals struck together: distance to real"
+SEMITONES = "intervals struck together: semitones and sevenths"
 
 
 def beat_positions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> np.ndarray:
@@ -69,10 +74,38 @@ def beat_positions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> np.ndarra
     return counts / max(1, counts.sum())
 
 
-def position_distance(shares: np.ndarray, real: np.ndarray) -> float:
-    """Total variation distance of two distributions over the steps of the beat: the share of
-    notes that would have to move to another step to start where real music's do (0 to 1)."""
+def total_variation(shares: np.ndarray, real: np.ndarray) -> float:
+    """Total variation distance of two distributions (0 to 1): over the steps of the beat, the
+    share of notes that would have to move to another step to start where real music's do."""
     return float(0.5 * np.abs(shares - real).sum())
+
+
+def gap_distribution(rolls: np.ndarray, max_gap: int) -> np.ndarray:
+    """Share of the gaps between successive onset times (any voice) of 1 .. ``max_gap`` steps,
+    then of longer ones: (max_gap + 1,), summing to 1."""
+    shares = np.array(list(onset_gaps(rolls, tuple(range(1, max_gap + 1))).values()))
+    return np.append(shares, 1 - shares.sum())
+
+
+def interval_distribution(rolls: np.ndarray) -> np.ndarray:
+    """Share of pairs of keys struck at the same step (any voices) in each interval class 0-6
+    (octaves, semitones or sevenths, ... the tritone): (7,), what the listener test counts in
+    its chords and the generator's chord matching pulls toward."""
+    import torch
+
+    from pianogen.training.feature_matching import chord_interval_shares
+
+    shares = chord_interval_shares(torch.from_numpy(pr.onsets(rolls)).float()).double().numpy()
+    return shares / max(shares.sum(), 1e-12)  # without the one pair's worth the training target adds
+
+
+def distributions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> dict[str, np.ndarray]:
+    """The distributions the table reports as a distance to real music's, by the row's name."""
+    out = {GAP_DISTANCE: gap_distribution(rolls, 2 * roll_cfg.steps_per_beat if roll_cfg.musical_time else roll_cfg.steps_per_bar // 2),
+           CHORD_DISTANCE: interval_distribution(rolls)}
+    if has_beat_grid(roll_cfg.steps_per_beat):
+        out[POSITION_DISTANCE] = beat_positions(rolls, roll_cfg)
+    return out
 
 
 def length_histogram(rolls: np.ndarray) -> dict[str, float]:
@@ -97,7 +130,7 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     else:
         edges = {"onsets on 8-step edges": block_edge_onsets(rolls)}
     out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low, roll_cfg.qn_steps), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
-           **edges, "harmony change at downbeats / other beats": downbeat_change(rolls, roll_cfg)["ratio"]}
+           **edges, SEMITONES: float(interval_distribution(rolls)[1]), "harmony change at downbeats / other beats": downbeat_change(rolls, roll_cfg)["ratio"]}
     if velocity is not None:
         names = {"VM": "velocity mean", "VS": "velocity sd"}
         for k, x in velocity_metrics(rolls, velocity, roll_cfg.tracks).items():
@@ -131,12 +164,11 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     crops = real_crops(data_dir, split, roll_cfg, velocity=True)
     real_sets = [crops.sample(n, rng, transpose=0) for _ in range(groups)]
     real_groups = [table_metrics(v > 0, roll_cfg, v) for v in real_sets]
-    by_position = has_beat_grid(roll_cfg.steps_per_beat)
-    if by_position:  # where in the beat notes start, against the real groups' mean
-        per_set = [beat_positions(v > 0, roll_cfg) for v in real_sets]
-        real_positions = np.mean(per_set, axis=0)
-        for g, shares in zip(real_groups, per_set):
-            g[POSITION_DISTANCE] = position_distance(shares, real_positions)
+    # Distributions (where in the beat notes start, gaps, intervals) against the real groups' mean.
+    per_set = [distributions(v > 0, roll_cfg) for v in real_sets]
+    real_dists = {k: np.mean([d[k] for d in per_set], axis=0) for k in per_set[0]}
+    for g, dists in zip(real_groups, per_set):
+        g.update({k: total_variation(d, real_dists[k]) for k, d in dists.items()})
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
@@ -149,8 +181,7 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             # A binary MuseGAN plays every note at the pianoroll's one velocity.
             vel = r.velocity if r.velocity is not None else np.full(r.rolls.shape, roll_cfg.velocity / 127)
             m = table_metrics(r.rolls, roll_cfg, vel)
-            if by_position:
-                m[POSITION_DISTANCE] = position_distance(beat_positions(r.rolls, roll_cfg), real_positions)
+            m.update({k: total_variation(d, real_dists[k]) for k, d in distributions(r.rolls, roll_cfg).items()})
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}
