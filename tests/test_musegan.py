@@ -199,6 +199,28 @@ def test_resume_matches_uninterrupted(prepared, tmp_path):
         torch.testing.assert_close(full[k], resumed[k], rtol=1e-5, atol=1e-6)
 
 
+def test_keep_last_writes_the_last_steps_weights_even_for_a_finished_run(prepared, tmp_path):
+    """``keep_last`` writes NAME.last.pt beside the best; resuming a finished run with it writes
+    the file without training a step more (how a run's last weights are kept after the fact)."""
+    gan = GANConfig(n_critic=1, eval_samples=4, real_reference=16)
+    out = tmp_path / "g"
+
+    def run(resume=False, keep_last=False):
+        task = make_gan_task(str(prepared), 0, {}, TINY, gan, out=str(out))
+        cfg = TrainConfig(max_steps=2, eval_every=1, batch_size=4, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False, keep_last=keep_last)
+        return Trainer(task, cfg, out, resume=resume).fit()
+
+    run()
+    assert not (tmp_path / "g.last.pt").exists()
+    report = run(resume=True, keep_last=True)
+    assert report["steps"] == 2 and len(report["evals"]) == 2
+    last = torch.load(tmp_path / "g.last.pt", weights_only=True)
+    state = torch.load(tmp_path / "g.state.pt", weights_only=True)
+    assert last["meta"]["step"] == 2 and last["model_config"] == torch.load(tmp_path / "g.pt", weights_only=True)["model_config"]
+    for k, v in state["models"]["generator"].items():
+        torch.testing.assert_close(last["state_dict"][f"generator.{k}"], v)
+
+
 def test_critic_onsets_continue_across_bar_lines():
     from pianogen.models.musegan import onset_counts
 

@@ -8,7 +8,8 @@ optimizers, one training step, evaluation and final metrics.
 
 Outputs for ``--out checkpoints/NAME``: ``NAME.pt`` (best weights, loads with
 ``weights_only=True``), ``NAME.json`` (config, data, losses per evaluation, final metrics,
-wall time, parameters) and ``NAME.state.pt`` (everything ``--resume`` needs).
+wall time, parameters) and ``NAME.state.pt`` (everything ``--resume`` needs); with
+``keep_last``, also ``NAME.last.pt``, the weights of the last step.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class TrainConfig:
     bf16: bool = True  # autocast to bfloat16 on CUDA, and on CPUs with native bf16 (AVX-512 BF16 / AMX)
     threads: int = 0  # CPU threads for training; 0 = the cores idle at start (all on an idle machine, fewer beside busy processes)
     progress: bool = True  # show a progress bar
+    keep_last: bool = False  # also write NAME.last.pt, the weights of the last step (where selection kept an earlier one); --resume of a finished run writes it without training
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
@@ -196,6 +198,7 @@ class Trainer:
         self.ckpt_path = self.out.with_name(self.out.name + ".pt")
         self.json_path = self.out.with_name(self.out.name + ".json")
         self.state_path = self.out.with_name(self.out.name + ".state.pt")
+        self.last_path = self.out.with_name(self.out.name + ".last.pt")
         self.extra_config = extra_config or {}
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
@@ -281,8 +284,11 @@ class Trainer:
     # --- state ------------------------------------------------------------------------
 
     def save_best(self, val: dict) -> None:
-        payload = {**self.task.payload(), "state_dict": self.task.checkpoint_module().state_dict(), "meta": {"step": self.step, **{k: float(v) for k, v in val.items()}}}
-        checkpoints.save(self.ckpt_path, payload)
+        self._save_weights(self.ckpt_path, {k: float(v) for k, v in val.items()})
+
+    def _save_weights(self, path: Path, meta: dict) -> None:
+        payload = {**self.task.payload(), "state_dict": self.task.checkpoint_module().state_dict(), "meta": {"step": self.step, **meta}}
+        checkpoints.save(path, payload)
 
     def _any_rank(self, flag: bool) -> bool:
         """True if ``flag`` is true on any rank (an all-reduce under torchrun)."""
@@ -468,6 +474,8 @@ class Trainer:
 
         wall = self.elapsed + time.perf_counter() - self._t0
         report: dict[str, Any] = {}
+        if self.is_main and self.cfg.keep_last:
+            self._save_weights(self.last_path, {"last": 1.0})
         if self.is_main:
             # Final metrics are those of the best checkpoint, not of the last step.
             ckpt = checkpoints.load(self.ckpt_path, map_location=self.device)
