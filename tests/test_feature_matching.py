@@ -97,20 +97,47 @@ def test_gap_matching_moves_a_generator_from_eighths_to_sixteenths():
 
 
 def test_a_matching_run_trains_on_fixed_targets_and_selects_on_them(prepared, tmp_path):
-    """With --gan-gap-match and --gan-chord-match: the targets come from training crops drawn
-    with their own generator (the training crops' stream is the same as without them), a
-    generator step logs both mismatches, and the selection metrics GAPS and CHORDS are 0 for the
-    reference crops themselves and positive for an untrained generator."""
+    """With --gan-gap-match, --gan-chord-match and --gan-dynamics-match: the targets come from
+    training crops drawn with their own generator (the training crops' stream is the same as
+    without them), a generator step logs each mismatch, and the selection metrics GAPS, CHORDS and
+    DYNAMICS are 0 for the reference crops themselves and positive for an untrained generator.
+    Dynamics need velocities: asked of a binary MuseGAN, the run says so."""
     from pianogen.training import TrainConfig, Trainer
     from pianogen.training.gan import GANConfig, make_gan_task
 
-    tiny = {"z_dim": 8, "g_channels": 32, "d_channels": 16}
+    tiny = {"z_dim": 8, "g_channels": 32, "d_channels": 16, "velocity": True}
     plain = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16))
-    task = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16, gap_match=10, chord_match=10))
+    task = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16, gap_match=10, chord_match=10, dynamics_match=1))
     assert task.rng_state() == plain.rng_state() and not plain.match_targets
-    assert task.match_targets["gap"].shape == (4, 16) and task.match_targets["chord"].shape == (1, 7)
-    assert task.real_metrics["GAPS"] == task.real_metrics["CHORDS"] == 0 and "GAPS" not in plain.real_metrics
-    assert task.untrained_metrics["GAPS"] > 0.1 and task.untrained_metrics["CHORDS"] > 0.1
+    assert task.match_targets["gap"].shape == (4, 16) and task.match_targets["chord"].shape == (1, 7) and task.match_targets["dynamics"].shape == (1, 2)
+    assert task.real_metrics["GAPS"] == task.real_metrics["CHORDS"] == task.real_metrics["DYNAMICS"] == 0 and "GAPS" not in plain.real_metrics
+    assert min(task.untrained_metrics[k] for k in ("GAPS", "CHORDS", "DYNAMICS")) > 0.1
     cfg = TrainConfig(batch_size=4, lr=1e-3, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
     logs = task.train_step(Trainer(task, cfg, tmp_path / "g"), 0)
-    assert logs["gap_mismatch"] > 0 and logs["chord_mismatch"] > 0 and "gap_mismatch" not in plain.train_step(Trainer(plain, cfg, tmp_path / "p"), 0)
+    assert min(logs[f"{k}_mismatch"] for k in ("gap", "chord", "dynamics")) > 0 and "gap_mismatch" not in plain.train_step(Trainer(plain, cfg, tmp_path / "p"), 0)
+    with pytest.raises(ValueError, match="velocities"):
+        make_gan_task(str(prepared), 0, {}, {**tiny, "velocity": False}, GANConfig(real_reference=16, dynamics_match=1))
+
+
+def test_struck_dynamics_count_what_numpy_counts(crops):
+    """Velocity change between successive onset times and velocity spread inside chords, against a
+    numpy count over the same real crops (velocities made up per key and step, so chords differ)."""
+    from pianogen.training.feature_matching import VELOCITY_UNIT, struck_dynamics
+
+    on = pr.onsets(crops)
+    vel = np.random.default_rng(0).uniform(0.2, 0.9, crops.shape) * crops
+    change_sum = n_change = spread_sum = n_chords = 0.0
+    for i in range(len(crops)):
+        prev = None
+        for t in range(on.shape[2] * on.shape[3]):
+            bar, step = divmod(t, on.shape[3])
+            v = vel[i, :, bar, step][on[i, :, bar, step]] / VELOCITY_UNIT
+            if len(v) == 0:
+                continue
+            if prev is not None:
+                change_sum, n_change = change_sum + abs(v.mean() - prev), n_change + 1
+            if len(v) > 1:
+                spread_sum, n_chords = spread_sum + np.sqrt(v.var() + 0.01), n_chords + 1
+            prev = v.mean()
+    got = struck_dynamics(torch.from_numpy(on).float(), torch.from_numpy(vel).float()).numpy()
+    np.testing.assert_allclose(got, [change_sum / (n_change + 1), spread_sum / (n_chords + 1)], rtol=1e-4)

@@ -116,9 +116,52 @@ def chord_statistic(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
     return chord_interval_shares(heard_onsets(x[:, : c.n_tracks]))[None]
 
 
+#: Velocity units of :func:`dynamics_statistic`: 16 MIDI velocity steps (a dynamic level, p to mp).
+VELOCITY_UNIT = 16 / 127
+
+
+def struck_dynamics(onsets: torch.Tensor, velocity: torch.Tensor) -> torch.Tensor:
+    """Onsets and velocity rolls (B, tracks, bars, steps, pitches; velocity in [0, 1] = MIDI / 127)
+    -> (2,): over all voices, the mean change of the mean velocity from one onset time to the
+    next, and the mean velocity sd among keys struck together (steps where two or more are), both
+    pooled over the batch in MIDI velocity / 16: what the listener test's
+    ``chord_velocity_change_mean`` and ``chord_velocity_sd_mean`` measure."""
+    B, T, L, S, P = onsets.shape
+    e = onsets.reshape(B, T, L * S, P).permute(0, 2, 1, 3).reshape(B, L * S, T * P)  # (B, time, every voice's keys)
+    v = velocity.reshape(B, T, L * S, P).permute(0, 2, 1, 3).reshape(B, L * S, T * P) / VELOCITY_UNIT
+    count = e.sum(-1)  # (B, N) keys struck at each step
+    mean_v = (e * v).sum(-1) / count.clamp(min=1)
+    chords = (count.detach() >= 2).to(v.dtype)
+    var = (e * (v - mean_v[..., None]) ** 2).sum(-1) / count.clamp(min=1)
+    spread = (chords * (var + 0.01).sqrt()).sum() / (chords.sum() + 1)  # the floor keeps the sqrt's gradient finite at equal velocities
+    struck = _any(e, (2,))
+    prev = torch.zeros_like(mean_v[:, 0])
+    seen = torch.zeros_like(prev)
+    change, n = mean_v.new_zeros(()), mean_v.new_zeros(())
+    for t in range(L * S):  # the last onset time's mean velocity, carried forward
+        a = struck[:, t]
+        change = change + (a * seen * (mean_v[:, t] - prev).abs()).sum()
+        n = n + (a * seen).sum()
+        prev = a * mean_v[:, t] + (1 - a) * prev
+        seen = torch.maximum(seen, a)
+    return torch.stack([change / (n + 1), spread])
+
+
+def dynamics_statistic(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
+    """Rolls in the generator's channel order (with velocity) -> (1, 2): :func:`struck_dynamics`
+    of the heard onsets and the velocity roll. Why matched: after the rhythm, the listener test
+    on the tuning half told the MuseGAN by its dynamics from note to note (velocity change
+    between successive notes 16.5 against real 10, AUC 0.94; velocity sd inside chords 10
+    against 6, AUC 0.93)."""
+    if not c.velocity:
+        raise ValueError("dynamics matching needs a model that writes velocities (--velocity)")
+    T = c.n_tracks
+    return struck_dynamics(heard_onsets(x[:, :T]), x[:, -T:])[None]
+
+
 #: Statistics matched against a fixed real target (:func:`real_targets`), by the name their
 #: weight has in ``GANConfig`` (``<name>_match``).
-MATCHED = {"gap": gap_statistic, "chord": chord_statistic}
+MATCHED = {"gap": gap_statistic, "chord": chord_statistic, "dynamics": dynamics_statistic}
 
 
 def mismatch(fake_stat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

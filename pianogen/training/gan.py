@@ -60,6 +60,7 @@ class GANConfig:
     real_reference: int = 256  # real crops the metrics are compared with
     rhythm_match: float = 0.0  # with a rhythm model: weight of feature matching on where in the beat notes start (see feature_matching.rhythm_mismatch)
     gap_match: float = 0.0  # weight of feature matching on the gaps between successive onsets, per voice and all together (see feature_matching.gap_statistic)
+    dynamics_match: float = 0.0  # with velocity: weight of feature matching on velocity change between successive onset times and velocity spread inside chords (see feature_matching.dynamics_statistic)
     chord_match: float = 0.0  # weight of feature matching on the interval classes of keys struck together (see feature_matching.chord_statistic)
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
@@ -76,13 +77,13 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torc
 
 
 #: The metrics the selection distance compares, each with the span that scales it to about [0, 1].
-METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5, "GRID": 0.5, "GAPS": 1.0, "CHORDS": 1.0}
+METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5, "GRID": 0.5, "GAPS": 1.0, "CHORDS": 1.0, "DYNAMICS": 1.0}
 
 #: Metrics only some runs are selected on (a keyed model's KS, a rhythm model's GRID, a
-#: feature-matching run's GAPS and CHORDS): left out where MuseGANs are ranked against each other.
-RUN_SPECIFIC = ("KS", "GRID", "GAPS", "CHORDS")
+#: feature-matching run's GAPS, CHORDS and DYNAMICS): left out where MuseGANs are ranked against each other.
+RUN_SPECIFIC = ("KS", "GRID", "GAPS", "CHORDS", "DYNAMICS")
 #: The selection metric of each matched statistic (``feature_matching.MATCHED``).
-SELECTED_AS = {"gap": "GAPS", "chord": "CHORDS"}
+SELECTED_AS = {"gap": "GAPS", "chord": "CHORDS", "dynamics": "DYNAMICS"}
 
 
 def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
@@ -238,10 +239,10 @@ class GANTask(Task):
             ref_crops, self.reference_split = self.crops, "train"
         real, _, real_keys = ref_crops.draw(gan.real_reference, np.random.default_rng(12345), transpose=0)
         self.real = real > 0
-        # A feature-matching run also selects on what it matches: GAPS and CHORDS, half the L1
-        # distance of a set's onset gaps and struck intervals from the reference crops' (0 to 1).
+        # A feature-matching run also selects on what it matches (SELECTED_AS): half the L1
+        # distance of a set's statistic from the reference crops'.
         matched = [n for n in MATCHED if getattr(gan, f"{n}_match")]
-        self.match_reference = {n: MATCHED[n](torch.from_numpy(self.real).float(), model_cfg) for n in matched}
+        self.match_reference = {n: MATCHED[n](self._channels(torch.from_numpy(real).float()), model_cfg) for n in matched}
         self.real_metrics = self._metrics(self.real, real if vel else None, real_keys if model_cfg.keys else None)
         self.eval_z, self.eval_keys = self._fixed_latents(2024)
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))
@@ -321,8 +322,10 @@ class GANTask(Task):
             m["KS"] = key_scale_share(frames, keys, self.roll_cfg.low)
         if has_beat_grid(self.net.config.rhythm):
             m.update(grid_share(frames, self.net.config.rhythm, self.roll_cfg.tracks))
-        for name, ref in self.match_reference.items():
-            m[SELECTED_AS[name]] = float(mismatch(MATCHED[name](torch.from_numpy(frames).float(), self.net.config), ref)) / 2
+        if self.match_reference:  # the statistics read the frames first, the velocities last
+            x = torch.from_numpy(np.concatenate([frames, velocity], 1) if velocity is not None else frames).float()
+            for name, ref in self.match_reference.items():
+                m[SELECTED_AS[name]] = float(mismatch(MATCHED[name](x, self.net.config), ref)) / 2
         return m
 
     @torch.no_grad()
