@@ -314,6 +314,8 @@ def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path)
     for name in ("onset gaps: distance to real", "intervals struck together: distance to real"):  # real groups lie near their mean, the model far
         assert table["real"][name]["mean"] < table["rows"]["mg"]["metrics"][name]["mean"]
     assert table["real"]["intervals struck together: semitones and sevenths"]["mean"] < 0.15  # real chords are not clusters
+    for name in ("velocity sd inside chords", "velocity change between onset times"):  # MIDI units, as a performer plays them
+        assert 2 < table["real"][name]["mean"] < 30
     assert table["settings"]["pianoroll"]["steps_per_beat"] == 12
 
 

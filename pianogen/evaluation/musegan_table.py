@@ -99,6 +99,18 @@ def interval_distribution(rolls: np.ndarray) -> np.ndarray:
     return shares / max(shares.sum(), 1e-12)  # without the one pair's worth the training target adds
 
 
+def struck_dynamics(rolls: np.ndarray, velocity: np.ndarray) -> tuple[float, float]:
+    """Mean velocity change from one onset time to the next and mean velocity sd among keys
+    struck together (all voices; MIDI velocity units), as the dynamics matching measures them
+    (:func:`pianogen.training.feature_matching.struck_dynamics`)."""
+    import torch
+
+    from pianogen.training.feature_matching import VELOCITY_UNIT, struck_dynamics as dynamics
+
+    stats = dynamics(torch.from_numpy(pr.onsets(rolls)).float(), torch.from_numpy(np.asarray(velocity, dtype=np.float32)))
+    return tuple(float(x) * VELOCITY_UNIT * 127 for x in stats)
+
+
 def distributions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> dict[str, np.ndarray]:
     """The distributions the table reports as a distance to real music's, by the row's name."""
     out = {GAP_DISTANCE: gap_distribution(rolls, 2 * roll_cfg.steps_per_beat if roll_cfg.musical_time else roll_cfg.steps_per_bar // 2),
@@ -132,6 +144,8 @@ def table_metrics(rolls: np.ndarray, roll_cfg: pr.PianorollConfig, velocity: np.
     out = {**musegan_metrics(rolls, roll_cfg.tracks, roll_cfg.low, roll_cfg.qn_steps), "notes/s": notes_per_second(rolls, roll_cfg), **length_histogram(rolls),
            **edges, SEMITONES: float(interval_distribution(rolls)[1]), "harmony change at downbeats / other beats": downbeat_change(rolls, roll_cfg)["ratio"]}
     if velocity is not None:
+        change, spread = struck_dynamics(rolls, velocity)
+        out.update({"velocity change between onset times": change, "velocity sd inside chords": spread})
         names = {"VM": "velocity mean", "VS": "velocity sd"}
         for k, x in velocity_metrics(rolls, velocity, roll_cfg.tracks).items():
             metric, track = k.split("/")
