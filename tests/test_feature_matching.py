@@ -97,24 +97,25 @@ def test_gap_matching_moves_a_generator_from_eighths_to_sixteenths():
 
 
 def test_a_matching_run_trains_on_fixed_targets_and_selects_on_them(prepared, tmp_path):
-    """With --gan-gap-match, --gan-chord-match and --gan-dynamics-match: the targets come from
+    """With --gan-gap-match, --gan-chord-match, --gan-restrike-match and --gan-dynamics-match: the targets come from
     training crops drawn with their own generator (the training crops' stream is the same as
-    without them), a generator step logs each mismatch, and the selection metrics GAPS, CHORDS and
-    DYNAMICS are 0 for the reference crops themselves and positive for an untrained generator.
+    without them), a generator step logs each mismatch, and the selection metrics (GAPS, CHORDS,
+    DYNAMICS, RESTRIKES) are 0 for the reference crops themselves and positive for an untrained generator.
     Dynamics need velocities: asked of a binary MuseGAN, the run says so."""
     from pianogen.training import TrainConfig, Trainer
     from pianogen.training.gan import GANConfig, make_gan_task
 
     tiny = {"z_dim": 8, "g_channels": 32, "d_channels": 16, "velocity": True}
     plain = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16))
-    task = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16, gap_match=10, chord_match=10, dynamics_match=1))
+    task = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16, gap_match=10, chord_match=10, dynamics_match=1, restrike_match=10))
     assert task.rng_state() == plain.rng_state() and not plain.match_targets
     assert task.match_targets["gap"].shape == (4, 16) and task.match_targets["chord"].shape == (1, 7) and task.match_targets["dynamics"].shape == (1, 2)
+    assert task.match_targets["restrike"].shape == (3, 8)
     assert task.real_metrics["GAPS"] == task.real_metrics["CHORDS"] == task.real_metrics["DYNAMICS"] == 0 and "GAPS" not in plain.real_metrics
-    assert min(task.untrained_metrics[k] for k in ("GAPS", "CHORDS", "DYNAMICS")) > 0.1
+    assert min(task.untrained_metrics[k] for k in ("GAPS", "CHORDS", "DYNAMICS")) > 0.1 and task.untrained_metrics["RESTRIKES"] > 0
     cfg = TrainConfig(batch_size=4, lr=1e-3, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
     logs = task.train_step(Trainer(task, cfg, tmp_path / "g"), 0)
-    assert min(logs[f"{k}_mismatch"] for k in ("gap", "chord", "dynamics")) > 0 and "gap_mismatch" not in plain.train_step(Trainer(plain, cfg, tmp_path / "p"), 0)
+    assert min(logs[f"{k}_mismatch"] for k in ("gap", "chord", "dynamics", "restrike")) > 0 and "gap_mismatch" not in plain.train_step(Trainer(plain, cfg, tmp_path / "p"), 0)
     with pytest.raises(ValueError, match="velocities"):
         make_gan_task(str(prepared), 0, {}, {**tiny, "velocity": False}, GANConfig(real_reference=16, dynamics_match=1))
 
@@ -141,3 +142,16 @@ def test_struck_dynamics_count_what_numpy_counts(crops):
             prev = v.mean()
     got = struck_dynamics(torch.from_numpy(on).float(), torch.from_numpy(vel).float()).numpy()
     np.testing.assert_allclose(got, [change_sum / (n_change + 1), spread_sum / (n_chords + 1)], rtol=1e-4)
+
+
+def test_restrike_shares_count_keys_struck_again(crops):
+    """Per voice, how often a key is struck again k steps after an onset, against numpy."""
+    from pianogen.training.feature_matching import restrike_shares
+
+    on = pr.onsets(crops)
+    shares = restrike_shares(torch.from_numpy(on).float(), 8).numpy()
+    for v in range(crops.shape[1]):
+        flat = on[:, v].reshape(len(on), -1, on.shape[-1])  # (crops, time, pitches)
+        counts = [sum(int((f[:-k] & f[k:]).sum()) for f in flat) for k in range(1, 9)]
+        np.testing.assert_allclose(shares[v] * (flat.sum() + 1), counts, rtol=1e-5)
+    assert shares.sum() > 0 and shares.max() < 0.5
