@@ -97,11 +97,11 @@ def test_gap_matching_moves_a_generator_from_eighths_to_sixteenths():
 
 
 def test_a_matching_run_trains_on_fixed_targets_and_selects_on_them(prepared, tmp_path):
-    """With --gan-gap-match, --gan-chord-match, --gan-restrike-match and --gan-dynamics-match: the targets come from
-    training crops drawn with their own generator (the training crops' stream is the same as
-    without them), a generator step logs each mismatch, and the selection metrics (GAPS, CHORDS,
-    DYNAMICS, RESTRIKES) are 0 for the reference crops themselves and positive for an untrained generator.
-    Dynamics need velocities: asked of a binary MuseGAN, the run says so."""
+    """With every --gan-*-match: the targets come from training crops drawn with their own
+    generator (the training crops' stream is the same as without them), a generator step logs
+    each mismatch, and the selection metrics (GAPS, CHORDS, DYNAMICS, RESTRIKES) are 0 for the
+    reference crops themselves and positive for an untrained generator. Dynamics need
+    velocities: asked of a binary MuseGAN, the run says so."""
     from pianogen.training import TrainConfig, Trainer
     from pianogen.training.gan import GANConfig, make_gan_task
 
