@@ -6,7 +6,8 @@ over disjoint latent / crop sets.
 
 Generated passages come from fresh latent seeds (never the latent that selected a checkpoint).
 --listener adds, per checkpoint, the classifier test and mean OA against real crops played in
-strict time at the model's tempo (pianogen.evaluation.bars). --keys adds whether passages keep to
+strict time at the model's tempo (pianogen.evaluation.bars); --listener-floor SPLIT adds the same
+test with real crops of other compositions in place of generated passages, its floor. --keys adds whether passages keep to
 the key asked for (a key-conditioned model gets it; pianogen.evaluation.keys).
 With --out, writes the table as JSON (atomically; --force to replace) next to the printed markdown.
 """
@@ -38,6 +39,8 @@ def main() -> int:
                     help="with --walk-bars, also walk with these anchor drifts (1 = independent anchors; see sampling.latent_walk)")
     ap.add_argument("--listener", type=int, default=0, metavar="N",
                     help="also run the classifier test and mean OA on N generated passages and N real crops in strict time, per checkpoint")
+    ap.add_argument("--listener-floor", metavar="SPLIT",
+                    help="with --listener, also run it with real crops of SPLIT (other compositions, e.g. train) in place of generated passages: the floor")
     ap.add_argument("--keys", action="store_true", help="also measure the share of notes in the asked key's scale (real crops: their annotated key)")
     ap.add_argument("--out", help="also write the table as JSON here")
     ap.add_argument("--force", action="store_true", help="overwrite an existing --out file")
@@ -54,10 +57,13 @@ def main() -> int:
         from pianogen.evaluation.bars import strict_time_listener
 
         table["listener"] = {}
-        for ck in args.checkpoints:
-            r = table["listener"][Path(ck).stem] = strict_time_listener(ck, args.data, args.split, args.listener, args.seed)
+        runs = [(Path(ck).stem, ck, None) for ck in args.checkpoints]
+        if args.listener_floor:
+            runs.append((f"floor: real crops of {args.listener_floor}", args.checkpoints[0], args.listener_floor))
+        for name, ck, floor in runs:
+            r = table["listener"][name] = strict_time_listener(ck, args.data, args.split, args.listener, args.seed, floor_split=floor)
             c, dc = r["classifier_test"], r["downbeat_change"]
-            print(f"\n{Path(ck).stem}: classifier accuracy {c['logistic']['accuracy']:.2f} ± {c['logistic']['sd']:.2f} (logistic), "
+            print(f"\n{name}: classifier accuracy {c['logistic']['accuracy']:.2f} ± {c['logistic']['sd']:.2f} (logistic), "
                   f"{c['boosting']['accuracy']:.2f} ± {c['boosting']['sd']:.2f} (boosting); mean OA {r['mean_oa']:.2f}; harmony change "
                   f"at downbeats / other beats: real {dc['real']['ratio']:.2f}, generated {dc['generated']['ratio']:.2f}")
     if args.keys:

@@ -306,6 +306,9 @@ def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path)
     assert r["musical_time"] and r["real_pieces"] == 3 and r["bpm"] == task.roll_cfg.tempo_bpm
     assert 0 <= r["classifier_test"]["logistic"]["accuracy"] <= 1 and 0 <= r["mean_oa"] <= 1
     assert r["downbeat_change"]["real"]["ratio"] > 1  # real bars change harmony at their bar lines
+    floor = strict_time_listener(tmp_path / "mg.pt", asap_prepared, "validation", n=12, seed=0, repeats=2, floor_split="train")
+    assert floor["floor_split"] == "train" and floor["downbeat_change"]["generated"]["ratio"] > 1  # real music on the other side
+    assert floor["mean_oa"] > r["mean_oa"]  # other real music is closer to real music than a one-step MuseGAN
     table = musegan_table([tmp_path / "mg.pt"], asap_prepared, "validation", n=8, groups=2)
     assert "onsets on beats" in table["real"] and "harmony change at downbeats / other beats" in table["real"]
     assert table["real"]["onsets on the grid/melody"]["mean"] > 0.6

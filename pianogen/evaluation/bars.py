@@ -71,11 +71,15 @@ def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollCo
 
 
 def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str, n: int = 96, seed: int = 0,
-                         repeats: int = 5) -> dict[str, Any]:
+                         repeats: int = 5, floor_split: str | None = None) -> dict[str, Any]:
     """The classifier test and mean OA of ``n`` generated passages (latent seeds ``seed`` ...)
     against ``n`` real crops of ``split`` at the checkpoint's own pianoroll settings, both
     played in strict time at the model's tempo (clock time: as the grid places them). Also the
-    harmony change at downbeats of both."""
+    harmony change at downbeats of both.
+
+    With ``floor_split``, real crops of that split (other compositions) stand in for the
+    generated passages: the floor, what a model that played real music of other pieces would
+    score."""
     from pianogen.data.splits import split_group
     from pianogen.evaluation.classifier_test import ClassifierTestConfig, classifier_test, separating_features
     from pianogen.evaluation.distributions import compare_sets
@@ -89,8 +93,13 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     real, picks, _ = crops.draw(n, np.random.default_rng(seed), transpose=0)
     real_notes = [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in real]
     real_groups = [split_group(crops.piece_ids[j]) for j, _ in picks]
-    gen = sample_gan(g, seed=seed, n=n, bars=cfg.n_bars)
-    gen_notes = [x for x in gen.notes if len(x)]
+    if floor_split:
+        other = real_crops(data_dir, floor_split, cfg, velocity=True).draw(n, np.random.default_rng(seed + 1), transpose=0)[0]
+        gen_rolls, gen_notes = other > 0, [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in other]
+    else:
+        gen = sample_gan(g, seed=seed, n=n, bars=cfg.n_bars)
+        gen_rolls, gen_notes = gen.rolls, gen.notes
+    gen_notes = [x for x in gen_notes if len(x)]
     if len(gen_notes) < 4:
         raise ValueError(f"{checkpoint}: only {len(gen_notes)} of {n} generated passages have notes")
     xr, names = feature_matrix([x.drop(columns="track") for x in real_notes])
@@ -103,5 +112,6 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
         "musical_time": cfg.musical_time, "real_pieces": len({crops.piece_ids[j] for j, _ in picks}), "real_groups": len(set(real_groups)),
         "classifier_test": c2st, "separating": separating_features(xr, xg, names, top=6),
         "mean_oa": float(np.mean([v["oa"] for v in oa.values()])), "oa": {k: v["oa"] for k, v in oa.items()},
-        "downbeat_change": {"real": downbeat_change(real > 0, cfg), "generated": downbeat_change(gen.rolls, cfg)},
+        "downbeat_change": {"real": downbeat_change(real > 0, cfg), "generated": downbeat_change(gen_rolls, cfg)},
+        **({"floor_split": floor_split} if floor_split else {}),
     }
