@@ -479,7 +479,9 @@ def test_time_limit_holds_beside_a_busy_neighbour(prepared, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     report = json.loads((tmp_path / "busy.json").read_text())
     assert report["stopped"] == "max_minutes"
-    assert report["wall_seconds"] <= 1.5 * limit * 60 + 2, report["wall_seconds"]  # a few steps of slack, not minutes (it was 55 s)
+    # A few steps of slack, not minutes (the bug this guards against overran to 55 s); 2x because
+    # this 2-core machine's speed varies by 30% between days (17.3 s once against 1.5x's 15.5 s).
+    assert report["wall_seconds"] <= 2 * limit * 60 + 2, report["wall_seconds"]
     assert "final validation NLL" in proc.stderr  # the final report is shown, not silent
     for split in ("validation", "test"):
         final = report["final"][split]
