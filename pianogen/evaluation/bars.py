@@ -91,11 +91,14 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
     cfg = g.roll_cfg
     crops = real_crops(data_dir, split, cfg, velocity=True)
     real, picks, _ = crops.draw(n, np.random.default_rng(seed), transpose=0)
-    real_notes = [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in real]
+    def notes(velocity_rolls: np.ndarray) -> list:  # real crops as a listener hears them
+        return [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in velocity_rolls]
+
+    real_notes = notes(real)
     real_groups = [split_group(crops.piece_ids[j]) for j, _ in picks]
     if floor_split:
         other = real_crops(data_dir, floor_split, cfg, velocity=True).draw(n, np.random.default_rng(seed + 1), transpose=0)[0]
-        gen_rolls, gen_notes = other > 0, [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in other]
+        gen_rolls, gen_notes = other > 0, notes(other)
     else:
         gen = sample_gan(g, seed=seed, n=n, bars=cfg.n_bars)
         gen_rolls, gen_notes = gen.rolls, gen.notes

@@ -243,7 +243,8 @@ class GANTask(Task):
         # A feature-matching run also selects on what it matches (SELECTED_AS): half the L1
         # distance of a set's statistic from the reference crops'.
         matched = [n for n in MATCHED if getattr(gan, f"{n}_match")]
-        self.match_reference = {n: MATCHED[n](self._channels(torch.from_numpy(real).float()), model_cfg) for n in matched}
+        reference = self._channels(torch.from_numpy(real).float()) if matched else None
+        self.match_reference = {n: MATCHED[n](reference, model_cfg) for n in matched}
         self.real_metrics = self._metrics(self.real, real if vel else None, real_keys if model_cfg.keys else None)
         self.eval_z, self.eval_keys = self._fixed_latents(2024)
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))
