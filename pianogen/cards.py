@@ -39,7 +39,7 @@ def gan_distance(final: dict, which: str = "generated") -> float:
     """A MuseGAN report's distance to real music over the metrics every MuseGAN has (EB, UPC,
     QN, SN, TD, and VM/VS where both sides have them): a run's own selection distance may also
     count metrics the others were not scored on (``training.gan.RUN_SPECIFIC``: a keyed model's
-    KS, a rhythm model's GRID, a feature-matching run's GAPS, CHORDS, DYNAMICS and RESTRIKES), so GANs rank on this one.
+    KS, a rhythm model's GRID, a feature-matching run's GAPS, CHORDS, DYNAMICS, RESTRIKES and CROPS), so GANs rank on this one.
     ``which``: "generated" (the selection latents) or "generated_fresh_latents"."""
     from pianogen.training.gan import RUN_SPECIFIC, metric_distance
 

@@ -1,6 +1,7 @@
 """Feature matching for MuseGAN's generator (``pianogen.training.feature_matching``): the gaps
-between successive onsets and the intervals of keys struck together, counted on real MIDI against
-independent numpy counts, and their gradients pointing a generator toward the target."""
+between successive onsets, the intervals of keys struck together, dynamics, restrikes and the
+per-passage features, counted on real MIDI against independent numpy counts, and their gradients
+pointing a generator toward the target."""
 
 from __future__ import annotations
 
@@ -100,23 +101,24 @@ def test_gap_matching_moves_a_generator_from_eighths_to_sixteenths():
 def test_a_matching_run_trains_on_fixed_targets_and_selects_on_them(prepared, tmp_path):
     """With every --gan-*-match: the targets come from training crops drawn with their own
     generator (the training crops' stream is the same as without them), a generator step logs
-    each mismatch, and the selection metrics (GAPS, CHORDS, DYNAMICS, RESTRIKES) are 0 for the
+    each mismatch, and the selection metrics (GAPS, CHORDS, DYNAMICS, RESTRIKES, CROPS) are 0 for the
     reference crops themselves and positive for an untrained generator. Dynamics need
     velocities: asked of a binary MuseGAN, the run says so."""
     from pianogen.training import TrainConfig, Trainer
+    from pianogen.training.feature_matching import crop_feature_names
     from pianogen.training.gan import GANConfig, make_gan_task
 
     tiny = {"z_dim": 8, "g_channels": 32, "d_channels": 16, "velocity": True}
     plain = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16))
-    task = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16, gap_match=10, chord_match=10, dynamics_match=1, restrike_match=10))
+    task = make_gan_task(str(prepared), 0, {}, tiny, GANConfig(n_critic=1, eval_samples=4, real_reference=16, gap_match=10, chord_match=10, dynamics_match=1, restrike_match=10, crop_match=5))
     assert task.rng_state() == plain.rng_state() and not plain.match_targets
     assert task.match_targets["gap"].shape == (4, 16) and task.match_targets["chord"].shape == (1, 7) and task.match_targets["dynamics"].shape == (1, 2)
-    assert task.match_targets["restrike"].shape == (3, 8)
-    assert task.real_metrics["GAPS"] == task.real_metrics["CHORDS"] == task.real_metrics["DYNAMICS"] == 0 and "GAPS" not in plain.real_metrics
-    assert min(task.untrained_metrics[k] for k in ("GAPS", "CHORDS", "DYNAMICS")) > 0.1 and task.untrained_metrics["RESTRIKES"] > 0
+    assert task.match_targets["restrike"].shape == (3, 8) and task.match_targets["crop"].shape == (len(crop_feature_names(task.net.config)), 16)
+    assert task.real_metrics["GAPS"] == task.real_metrics["CHORDS"] == task.real_metrics["DYNAMICS"] == task.real_metrics["CROPS"] == 0 and "GAPS" not in plain.real_metrics
+    assert min(task.untrained_metrics[k] for k in ("GAPS", "CHORDS", "DYNAMICS", "CROPS")) > 0.1 and task.untrained_metrics["RESTRIKES"] > 0
     cfg = TrainConfig(batch_size=4, lr=1e-3, betas=(0.5, 0.9), grad_clip=0, warmup_steps=0, min_lr_ratio=1.0, progress=False)
     logs = task.train_step(Trainer(task, cfg, tmp_path / "g"), 0)
-    assert min(logs[f"{k}_mismatch"] for k in ("gap", "chord", "dynamics", "restrike")) > 0 and "gap_mismatch" not in plain.train_step(Trainer(plain, cfg, tmp_path / "p"), 0)
+    assert min(logs[f"{k}_mismatch"] for k in ("gap", "chord", "dynamics", "restrike", "crop")) > 0 and "gap_mismatch" not in plain.train_step(Trainer(plain, cfg, tmp_path / "p"), 0)
     with pytest.raises(ValueError, match="velocities"):
         make_gan_task(str(prepared), 0, {}, {**tiny, "velocity": False}, GANConfig(real_reference=16, dynamics_match=1))
 
@@ -156,3 +158,61 @@ def test_restrike_shares_count_keys_struck_again(crops):
         counts = [sum(int((f[:-k] & f[k:]).sum()) for f in flat) for k in range(1, 9)]
         np.testing.assert_allclose(shares[v] * (flat.sum() + 1), counts, rtol=1e-5)
     assert shares.sum() > 0 and shares.max() < 0.5
+
+
+def _numpy_crop_features(on: np.ndarray, vel: np.ndarray | None, max_gap: int = 12) -> np.ndarray:
+    """``crop_features`` counted passage by passage in plain numpy, from onsets (crops, tracks, bars, steps, pitches)."""
+    from pianogen.training.feature_matching import DENSITY_UNIT, GAP_CLASSES, SHARE_UNIT, VELOCITY_UNIT
+
+    rows = []
+    for i in range(len(on)):
+        flat = on[i].reshape(on.shape[1], -1, on.shape[-1])  # (tracks, time, pitches)
+        t = np.flatnonzero(flat.any(axis=(0, 2)))
+        gaps = np.diff(t)
+        row = [((gaps >= lo) & (gaps <= hi)).sum() / (len(t) + 1) for lo, hi in GAP_CLASSES]
+        a, b = gaps[:-1], gaps[1:]
+        ok = (a <= max_gap) & (b <= max_gap)
+        row += [(ok & (a == b)).sum() / (ok.sum() + 1), (ok & ((a == 2 * b) | (b == 2 * a))).sum() / (ok.sum() + 1)]
+        row = [r / SHARE_UNIT for r in row] + [flat.sum() / flat.shape[1] / DENSITY_UNIT]
+        mel = flat[0]
+        mt = np.flatnonzero(mel.any(axis=1))
+        again = sum(int((mel[p] & mel[q]).sum()) for p, q in zip(mt[:-1], mt[1:]) if q - p <= max_gap)
+        row.append(again / (mel.sum() + 1) / SHARE_UNIT)
+        if vel is not None:
+            v = vel[i].reshape(flat.shape) / VELOCITY_UNIT
+            row.append(v[flat].mean())
+            row += [np.sqrt(v[track][flat[track]].var() + 0.01) for track in range(len(flat))]
+        rows.append(row)
+    return np.array(rows)
+
+
+def test_crop_features_count_what_numpy_counts_passage_by_passage(crops):
+    """Gap classes, successive gaps alike or doubled, density, the melody's repeated key and the
+    velocity per passage, against plain numpy over the same real crops (velocities made up)."""
+    from pianogen.training.feature_matching import crop_feature_names, crop_features
+
+    on = pr.onsets(crops)
+    vel = np.random.default_rng(1).uniform(0.2, 0.9, crops.shape) * crops
+    for velocity in (False, True):
+        c = MuseGANConfig(steps_per_bar=CFG.steps_per_bar, velocity=velocity)
+        x = torch.from_numpy(np.concatenate([crops] + [vel] * velocity, 1)).float()
+        got = crop_features(x, c).numpy()
+        assert got.shape == (len(crops), len(crop_feature_names(c)))
+        np.testing.assert_allclose(got, _numpy_crop_features(on, vel if velocity else None), rtol=1e-4, atol=1e-5)
+
+
+def test_crop_matching_tells_mixed_passages_from_passages_each_of_a_kind():
+    """Half the passages all sixteenths (3 steps), half all eighths (6): the pooled gap statistic
+    of passages that each mix both halves is the same, the per-passage one is not."""
+    from pianogen.training.feature_matching import crop_statistic
+
+    c = MuseGANConfig(n_tracks=1, steps_per_bar=24, n_bars=2)
+    kinds = torch.zeros(16, 1, 2, 24, 88)
+    kinds[:8, ..., 0::3, 40] = 1
+    kinds[8:, ..., 0::6, 40] = 1
+    mixed = torch.zeros(16, 1, 2, 24, 88)
+    mixed[:, :, 0, 0::3, 40] = 1
+    mixed[:, :, 1, 0::6, 40] = 1
+    assert float(mismatch(gap_statistic(mixed, c), gap_statistic(kinds, c))) < 0.15
+    assert float(mismatch(crop_statistic(kinds, c), crop_statistic(kinds, c))) == 0
+    assert float(mismatch(crop_statistic(mixed, c), crop_statistic(kinds, c))) > 1.0

@@ -65,6 +65,7 @@ def onset_gaps(rolls: np.ndarray, steps: tuple[int, ...]) -> dict[int, float]:
 POSITION_DISTANCE = "onset position in the beat: distance to real"
 GAP_DISTANCE = "onset gaps: distance to real"
 CHORD_DISTANCE = "intervals struck together: distance to real"
+PASSAGE_DISTANCE = "passages each of a kind: distance to real"
 SEMITONES = "intervals struck together: semitones and sevenths"
 
 
@@ -118,6 +119,29 @@ def distributions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> dict[str, 
     if has_beat_grid(roll_cfg.steps_per_beat):
         out[POSITION_DISTANCE] = beat_positions(rolls, roll_cfg)
     return out
+
+
+def passage_features(rolls: np.ndarray, velocity: np.ndarray) -> np.ndarray:
+    """(passages, features): what the listener test reads in each passage, as the generator's
+    per-passage matching measures it (:func:`pianogen.training.feature_matching.crop_features`:
+    gaps, successive gaps alike or doubled, density, the melody's repeated key, loudness and
+    its spread per voice), in that function's units."""
+    import torch
+
+    from pianogen.models.musegan import MuseGANConfig
+    from pianogen.training.feature_matching import crop_features
+
+    c = MuseGANConfig(n_tracks=rolls.shape[1], velocity=True)
+    x = torch.from_numpy(np.concatenate([np.asarray(rolls, dtype=np.float32), np.asarray(velocity, dtype=np.float32)], 1))
+    return crop_features(x, c).double().numpy()
+
+
+def passage_distance(features: np.ndarray, real: np.ndarray, levels: int = 64) -> float:
+    """Mean over features of the Wasserstein-1 distance between two sets of passages' values
+    (quantiles at ``levels`` levels): 0 where every kind of passage is as common as in real
+    music, whatever the pooled averages."""
+    q = (np.arange(levels) + 0.5) / levels
+    return float(np.abs(np.quantile(features, q, axis=0) - np.quantile(real, q, axis=0)).mean())
 
 
 def length_histogram(rolls: np.ndarray) -> dict[str, float]:
@@ -181,8 +205,11 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     # Distributions (where in the beat notes start, gaps, intervals) against the real groups' mean.
     per_set = [distributions(v > 0, roll_cfg) for v in real_sets]
     real_dists = {k: np.mean([d[k] for d in per_set], axis=0) for k in per_set[0]}
-    for g, dists in zip(real_groups, per_set):
+    real_passages = [passage_features(v > 0, v) for v in real_sets]
+    pooled_passages = np.concatenate(real_passages)
+    for g, dists, f in zip(real_groups, per_set, real_passages):
         g.update({k: total_variation(d, real_dists[k]) for k, d in dists.items()})
+        g[PASSAGE_DISTANCE] = passage_distance(f, pooled_passages)
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
@@ -196,6 +223,7 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             vel = r.velocity if r.velocity is not None else np.full(r.rolls.shape, roll_cfg.velocity / 127)
             m = table_metrics(r.rolls, roll_cfg, vel)
             m.update({k: total_variation(d, real_dists[k]) for k, d in distributions(r.rolls, roll_cfg).items()})
+            m[PASSAGE_DISTANCE] = passage_distance(passage_features(r.rolls, vel), pooled_passages)
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}

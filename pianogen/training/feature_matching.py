@@ -62,6 +62,28 @@ def _any(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return 1 - out
 
 
+def next_onsets(a: torch.Tensor, max_gap: int) -> torch.Tensor:
+    """Onset times (..., N) in [0, 1] -> (..., N, max_gap): at each step t, P(an onset at t whose
+    next onset comes exactly k steps later), k = 1 .. ``max_gap``; exact 0/1 on 0/1 onsets."""
+    N = a.shape[-1]
+    ahead = torch.nn.functional.pad(a, (0, max_gap))
+    none_between = torch.ones_like(a)
+    out = []
+    for k in range(1, max_gap + 1):
+        nxt = ahead[..., k : k + N]
+        out.append(a * nxt * none_between)
+        none_between = none_between * (1 - nxt)
+    return torch.stack(out, -1)
+
+
+def onset_times(onsets: torch.Tensor) -> torch.Tensor:
+    """Onsets (B, tracks, bars, steps, pitches) in [0, 1] -> (B, tracks + 1, bars * steps): 1
+    where some key of a voice starts, then where some key of any voice does."""
+    B, T, L, S, P = onsets.shape
+    voices = _any(onsets, (4,)).reshape(B, T, L * S)
+    return torch.cat([voices, _any(voices, (1,)).unsqueeze(1)], 1)
+
+
 def onset_gap_shares(onsets: torch.Tensor, max_gap: int) -> torch.Tensor:
     """Onsets (B, tracks, bars, steps, pitches) in [0, 1] (:func:`heard_onsets`) -> (tracks + 1,
     max_gap): for each voice, then for all voices together, the share of onset times whose next
@@ -69,18 +91,8 @@ def onset_gap_shares(onsets: torch.Tensor, max_gap: int) -> torch.Tensor:
     crop), pooled over the batch. Simultaneous onsets are one onset time, as a listener's chords
     are. On 0/1 onsets these are exact counts (:func:`pianogen.evaluation.musegan_table.onset_gaps`
     counts the same gaps in numpy); on soft ones, P(onset at t+k and none between | onset at t)."""
-    B, T, L, S, P = onsets.shape
-    voices = _any(onsets, (4,)).reshape(B, T, L * S)
-    a = torch.cat([voices, _any(voices, (1,)).unsqueeze(1)], 1)  # (B, T + 1, N): some key starts
-    N = L * S
-    ahead = torch.nn.functional.pad(a, (0, max_gap))
-    none_between = torch.ones_like(a)
-    shares = []
-    for k in range(1, max_gap + 1):
-        nxt = ahead[..., k : k + N]
-        shares.append((a * nxt * none_between).sum((0, 2)))
-        none_between = none_between * (1 - nxt)
-    return torch.stack(shares, -1) / (a.sum((0, 2))[:, None] + 1.0)  # one onset's worth: a silent batch stays finite
+    a = onset_times(onsets)
+    return next_onsets(a, max_gap).sum((0, 2)) / (a.sum((0, 2))[:, None] + 1.0)  # one onset's worth: a silent batch stays finite
 
 
 def restrike_shares(onsets: torch.Tensor, max_gap: int) -> torch.Tensor:
@@ -178,9 +190,90 @@ def dynamics_statistic(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
     return struck_dynamics(heard_onsets(x[:, :T]), x[:, -T:])[None]
 
 
+#: Gap classes of :func:`crop_features`, in steps (inclusive): at 12 steps per beat a flam or a
+#: spread chord, 2 steps, a sixteenth, a triplet eighth, about an eighth, up to a beat.
+GAP_CLASSES = ((1, 1), (2, 2), (3, 3), (4, 4), (5, 6), (7, 12))
+#: Units of :func:`crop_features` (a share: ten percentage points; keys per step: a quarter; velocity: VELOCITY_UNIT).
+SHARE_UNIT, DENSITY_UNIT = 0.1, 0.25
+#: Levels at which :func:`crop_statistic` compares the crops' distribution of each feature.
+CROP_QUANTILES = (torch.arange(16, dtype=torch.float64) + 0.5) / 16
+
+
+def crop_feature_names(c: MuseGANConfig) -> list[str]:
+    """Names of :func:`crop_features`' columns for a model config."""
+    names = [f"gap {a}" if a == b else f"gap {a}-{b}" for a, b in GAP_CLASSES]
+    names += ["same gap again", "gap doubled or halved", "keys struck per step", "melody key again at its next onset"]
+    return names + (["velocity mean"] + [f"velocity sd/voice {t}" for t in range(c.n_tracks)] if c.velocity else [])
+
+
+def crop_features(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
+    """Rolls in the generator's channel order -> (B, features): what the listener test reads in
+    one passage, per passage (:func:`crop_feature_names`), in units of about one noticeable
+    difference (:data:`SHARE_UNIT` ...):
+
+    - all voices together, the share of onset times whose next one comes a gap of each of
+      :data:`GAP_CLASSES` later (the listener's ``ioi_*``), and of successive gaps that are the
+      same or doubled / halved (``ioi_ratio_same``, ``ioi_ratio_double``);
+    - keys struck per step (density);
+    - the share of the melody's onsets whose key is struck again at its next onset time
+      (``melody_step_0``);
+    - with velocity, the mean velocity of the struck keys and its sd within each voice.
+
+    Why per passage: the pooled statistics above were met while the listener test still told
+    every passage apart. Real passages are each of a kind (a run of sixteenths, a chorale, a loud
+    one, a soft one); a generator that mixes every kind into every passage matches the pool."""
+    T = c.n_tracks
+    on = heard_onsets(x[:, :T])
+    B, _, L, S, P = on.shape
+    a = onset_times(on)[:, -1]  # (B, N): any voice
+    N = L * S
+    max_gap = max(b for _, b in GAP_CLASSES)
+    g = next_onsets(a, max_gap)  # (B, N, gap)
+    n_on = a.sum(-1) + 1.0
+    gaps = torch.stack([g[..., lo - 1 : hi].sum((1, 2)) for lo, hi in GAP_CLASSES], -1) / n_on[:, None]
+    # Successive gaps (k, then j): an onset at t, the next at t + k, the one after at t + k + j.
+    pair = torch.stack([(g[:, : N - k, k - 1, None] * g[:, k:]).sum(1) for k in range(1, max_gap + 1)], 1)  # (B, k, j)
+    k = torch.arange(1, max_gap + 1)
+    same = pair.diagonal(dim1=1, dim2=2).sum(-1)
+    doubled = (pair * ((k[:, None] == 2 * k[None, :]) | (2 * k[:, None] == k[None, :]))).sum((1, 2))
+    n_pairs = pair.sum((1, 2)) + 1.0
+    density = on.sum((1, 2, 3, 4)) / N
+    # The melody: a key struck again at the voice's next onset time (none between).
+    mel = on[:, 0].reshape(B, N, P)
+    m = _any(mel, (2,))
+    ahead = torch.nn.functional.pad(mel, (0, 0, 0, max_gap))
+    none_between, again = torch.ones_like(m), torch.zeros_like(m)
+    for d in range(1, max_gap + 1):
+        nxt = ahead[:, d : d + N]
+        again = again + none_between * (mel * nxt).sum(-1)
+        none_between = none_between * (1 - _any(nxt, (2,)))
+    restrike = again.sum(-1) / (mel.sum((1, 2)) + 1.0)
+    cols = [gaps / SHARE_UNIT, torch.stack([same / n_pairs, doubled / n_pairs], -1) / SHARE_UNIT,
+            (density / DENSITY_UNIT)[:, None], (restrike / SHARE_UNIT)[:, None]]
+    if c.velocity:
+        v = x[:, -T:] / VELOCITY_UNIT
+        struck = on.sum((2, 3, 4))  # (B, T)
+        mean_all = (on * v).sum((1, 2, 3, 4)) / (struck.sum(-1) + 1e-6)
+        mean_v = (on * v).sum((2, 3, 4)) / (struck + 1e-6)
+        var_v = (on * (v - mean_v[..., None, None, None]) ** 2).sum((2, 3, 4)) / (struck + 1e-6)
+        cols += [mean_all[:, None], (var_v + 0.01).sqrt()]  # the floor keeps the sqrt's gradient finite
+    return torch.cat(cols, -1)
+
+
+def crop_statistic(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
+    """Rolls in the generator's channel order -> (features, 16): each of :func:`crop_features`'
+    distribution over the batch's passages, as its quantiles at :data:`CROP_QUANTILES` divided
+    by their number, so :func:`mismatch` of two is the mean over features of the (approximate)
+    Wasserstein-1 distance of the two sets of passages in the feature's unit. Differentiable
+    through the sort (Deshpande et al. 2018 match distributions by sorted projections alike)."""
+    f = crop_features(x, c)
+    q = torch.quantile(f, CROP_QUANTILES.to(f.dtype).to(f.device), dim=0)  # (16, features)
+    return q.T / len(CROP_QUANTILES)
+
+
 #: Statistics matched against a fixed real target (:func:`real_targets`), by the name their
 #: weight has in ``GANConfig`` (``<name>_match``).
-MATCHED = {"gap": gap_statistic, "chord": chord_statistic, "dynamics": dynamics_statistic, "restrike": restrike_statistic}
+MATCHED = {"gap": gap_statistic, "chord": chord_statistic, "dynamics": dynamics_statistic, "restrike": restrike_statistic, "crop": crop_statistic}
 
 
 def mismatch(fake_stat: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

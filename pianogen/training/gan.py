@@ -63,6 +63,7 @@ class GANConfig:
     restrike_match: float = 0.0  # weight of feature matching on how soon a voice strikes the same key again (see feature_matching.restrike_statistic)
     dynamics_match: float = 0.0  # with velocity: weight of feature matching on velocity change between successive onset times and velocity spread inside chords (see feature_matching.dynamics_statistic)
     chord_match: float = 0.0  # weight of feature matching on the interval classes of keys struck together (see feature_matching.chord_statistic)
+    crop_match: float = 0.0  # weight of matching, passage by passage, the distribution of what the listener test reads in one (see feature_matching.crop_statistic)
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
 
@@ -78,13 +79,13 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torc
 
 
 #: The metrics the selection distance compares, each with the span that scales it to about [0, 1].
-METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5, "GRID": 0.5, "GAPS": 1.0, "CHORDS": 1.0, "DYNAMICS": 1.0, "RESTRIKES": 1.0}
+METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5, "GRID": 0.5, "GAPS": 1.0, "CHORDS": 1.0, "DYNAMICS": 1.0, "RESTRIKES": 1.0, "CROPS": 1.0}
 
 #: Metrics only some runs are selected on (a keyed model's KS, a rhythm model's GRID, a
-#: feature-matching run's GAPS, CHORDS, DYNAMICS and RESTRIKES): left out where MuseGANs are ranked against each other.
-RUN_SPECIFIC = ("KS", "GRID", "GAPS", "CHORDS", "DYNAMICS", "RESTRIKES")
+#: feature-matching run's GAPS, CHORDS, DYNAMICS, RESTRIKES and CROPS): left out where MuseGANs are ranked against each other.
+RUN_SPECIFIC = ("KS", "GRID", "GAPS", "CHORDS", "DYNAMICS", "RESTRIKES", "CROPS")
 #: The selection metric of each matched statistic (``feature_matching.MATCHED``).
-SELECTED_AS = {"gap": "GAPS", "chord": "CHORDS", "dynamics": "DYNAMICS", "restrike": "RESTRIKES"}
+SELECTED_AS = {"gap": "GAPS", "chord": "CHORDS", "dynamics": "DYNAMICS", "restrike": "RESTRIKES", "crop": "CROPS"}
 
 
 def metric_distance(gen: dict[str, float], real: dict[str, float]) -> float:
