@@ -22,7 +22,7 @@ from pianogen.cli import parser, run
 def main() -> int:
     from pathlib import Path
 
-    from pianogen.evaluation.musegan_table import coherence_markdown, markdown, musegan_table, walk_coherence
+    from pianogen.evaluation.musegan_table import coherence_markdown, markdown, musegan_table, passages_markdown, walk_coherence
     from pianogen.io import check_writable, write_json
 
     ap = parser(__doc__, "python scripts/evaluate_musegan.py checkpoints/musegan.pt --data data/prepared/asap --split validation-reporting")
@@ -49,6 +49,8 @@ def main() -> int:
         check_writable(Path(args.out), args.force)
     table = musegan_table(args.checkpoints, args.data, args.split, args.n, args.groups, args.seed)
     print(markdown(table))
+    print("\nPassages each of a kind: distance to real by feature (Wasserstein-1 over passages):\n")
+    print(passages_markdown(table))
     if args.walk_bars:
         table["walk"] = walk_coherence(args.checkpoints, args.data, args.split, args.walk_bars, args.walk_n, args.seed, tuple(args.walk_drift))
         print(f"\nHarmony similarity of bars by distance, {args.walk_bars}-bar pieces (mean ± sd over {args.walk_n} pieces):\n")

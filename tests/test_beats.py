@@ -320,6 +320,7 @@ def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path)
     for name in ("velocity sd inside chords", "velocity change between onset times"):  # MIDI units, as a performer plays them
         assert 2 < table["real"][name]["mean"] < 30
     assert table["settings"]["pianoroll"]["steps_per_beat"] == 12
+    assert set(table["passages"]) == {"real", "mg"} and len(table["passages"]["mg"]) == 14  # 10 of rhythm and texture, 4 of dynamics
 
 
 def test_real_music_starts_on_the_grid_and_noise_does_not(asap_prepared):

@@ -350,7 +350,7 @@ def test_evaluate_musegan_script_table(tiny_ckpt, prepared, tmp_path):
            "--walk-bars", "16", "--walk-n", "3", "--out", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert "| notes/s |" in res.stdout and "tiny (hybrid)" in res.stdout
+    assert "| notes/s |" in res.stdout and "tiny (hybrid)" in res.stdout and "| melody key again at its next onset |" in res.stdout
     table = json.loads(out.read_text())
     assert table["real"]["notes/s"]["mean"] > 0 and table["real"]["notes/s"]["sd"] >= 0
     assert set(table["rows"]["tiny"]["metrics"]) == set(table["real"])

@@ -136,12 +136,12 @@ def passage_features(rolls: np.ndarray, velocity: np.ndarray) -> np.ndarray:
     return crop_features(x, c).double().numpy()
 
 
-def passage_distance(features: np.ndarray, real: np.ndarray, levels: int = 64) -> float:
-    """Mean over features of the Wasserstein-1 distance between two sets of passages' values
-    (quantiles at ``levels`` levels): 0 where every kind of passage is as common as in real
-    music, whatever the pooled averages."""
+def passage_distances(features: np.ndarray, real: np.ndarray, levels: int = 64) -> np.ndarray:
+    """Per feature, the Wasserstein-1 distance between two sets of passages' values (quantiles at
+    ``levels`` levels): 0 where every kind of passage is as common as in real music, whatever
+    the pooled averages."""
     q = (np.arange(levels) + 0.5) / levels
-    return float(np.abs(np.quantile(features, q, axis=0) - np.quantile(real, q, axis=0)).mean())
+    return np.abs(np.quantile(features, q, axis=0) - np.quantile(real, q, axis=0)).mean(0)
 
 
 def length_histogram(rolls: np.ndarray) -> dict[str, float]:
@@ -185,9 +185,14 @@ def _summarize(per_group: list[dict[str, float]]) -> dict[str, dict[str, float]]
 
 def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathLike, split: str = "validation", n: int = 64,
                   groups: int = 4, seed: int = 5000, threshold: float = 0.5) -> dict[str, Any]:
-    """``{"rows": {name: {metric: {mean, sd}}}, "real": {...}, "settings": {...}}``, the real row
-    at the first checkpoint's pianoroll settings (all must share them)."""
+    """``{"rows": {name: {metric: {mean, sd}}}, "real": {...}, "passages": {name or "real":
+    {feature: distance}}, "settings": {...}}``, the real row at the first checkpoint's pianoroll
+    settings (all must share them); "passages" breaks the distance of passages each of a kind
+    (:func:`passage_distances`, mean over groups) down by feature."""
     from pathlib import Path
+
+    from pianogen.models.musegan import MuseGANConfig
+    from pianogen.training.feature_matching import crop_feature_names
 
     from pianogen.sampling import load_gan, sample_gan
 
@@ -207,27 +212,31 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     real_dists = {k: np.mean([d[k] for d in per_set], axis=0) for k in per_set[0]}
     real_passages = [passage_features(v > 0, v) for v in real_sets]
     pooled_passages = np.concatenate(real_passages)
+    by_feature = {"real": np.mean([passage_distances(f, pooled_passages) for f in real_passages], axis=0)}
     for g, dists, f in zip(real_groups, per_set, real_passages):
         g.update({k: total_variation(d, real_dists[k]) for k, d in dists.items()})
-        g[PASSAGE_DISTANCE] = passage_distance(f, pooled_passages)
+        g[PASSAGE_DISTANCE] = float(passage_distances(f, pooled_passages).mean())
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
     real = _summarize(real_groups)
     rows = {}
     for g in gans:
-        per_group = []
+        per_group, w1 = [], []
         for i in range(groups):
             r = sample_gan(g, seed=seed + i, n=n, bars=roll_cfg.n_bars, threshold=threshold)
             # A binary MuseGAN plays every note at the pianoroll's one velocity.
             vel = r.velocity if r.velocity is not None else np.full(r.rolls.shape, roll_cfg.velocity / 127)
             m = table_metrics(r.rolls, roll_cfg, vel)
             m.update({k: total_variation(d, real_dists[k]) for k, d in distributions(r.rolls, roll_cfg).items()})
-            m[PASSAGE_DISTANCE] = passage_distance(passage_features(r.rolls, vel), pooled_passages)
+            w1.append(passage_distances(passage_features(r.rolls, vel), pooled_passages))
+            m[PASSAGE_DISTANCE] = float(w1[-1].mean())
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}
-    return {"rows": rows, "real": real, "settings": {"data": str(data_dir), "split": split, "n": n, "groups": groups, "seed": seed,
+        by_feature[Path(g.path).stem] = np.mean(w1, axis=0)
+    names = crop_feature_names(MuseGANConfig(n_tracks=len(roll_cfg.tracks), velocity=True))
+    return {"rows": rows, "real": real, "passages": {k: dict(zip(names, np.round(v, 4).tolist())) for k, v in by_feature.items()}, "settings": {"data": str(data_dir), "split": split, "n": n, "groups": groups, "seed": seed,
                                                      "threshold": threshold, "pianoroll": roll_cfg.to_dict()}}
 
 
@@ -308,3 +317,14 @@ def markdown(table: dict[str, Any]) -> str:
         cells = [table["real"][k]] + [table["rows"][n]["metrics"][k] for n in names]
         lines.append(f"| {k} | " + " | ".join(f"{c['mean']:.2f} ± {c['sd']:.2f}" for c in cells) + " |")
     return "\n".join(lines)
+
+
+def passages_markdown(table: dict[str, Any]) -> str:
+    """The distance of passages each of a kind, by feature: one row per feature, a column for
+    real groups (against the real pool: the floor) and each model."""
+    cols = list(table["passages"])
+    lines = ["| feature (unit of a noticeable difference) | " + " | ".join(cols) + " |", "| --- |" + " ---: |" * len(cols)]
+    for f in table["passages"][cols[0]]:
+        lines.append(f"| {f} | " + " | ".join(f"{table['passages'][c][f]:.2f}" for c in cols) + " |")
+    return "\n".join(lines)
+
