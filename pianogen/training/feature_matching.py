@@ -233,7 +233,7 @@ def crop_features(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
     gaps = torch.stack([g[..., lo - 1 : hi].sum((1, 2)) for lo, hi in GAP_CLASSES], -1) / n_on[:, None]
     # Successive gaps (k, then j): an onset at t, the next at t + k, the one after at t + k + j.
     pair = torch.stack([(g[:, : N - k, k - 1, None] * g[:, k:]).sum(1) for k in range(1, max_gap + 1)], 1)  # (B, k, j)
-    k = torch.arange(1, max_gap + 1)
+    k = torch.arange(1, max_gap + 1, device=pair.device)
     same = pair.diagonal(dim1=1, dim2=2).sum(-1)
     doubled = (pair * ((k[:, None] == 2 * k[None, :]) | (2 * k[:, None] == k[None, :]))).sum((1, 2))
     n_pairs = pair.sum((1, 2)) + 1.0
