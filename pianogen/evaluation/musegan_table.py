@@ -192,9 +192,8 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     from pathlib import Path
 
     from pianogen.models.musegan import MuseGANConfig
-    from pianogen.training.feature_matching import crop_feature_names
-
     from pianogen.sampling import load_gan, sample_gan
+    from pianogen.training.feature_matching import crop_feature_names
 
     gans = [load_gan(c) for c in checkpoints]
     if not gans:
@@ -212,10 +211,11 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     real_dists = {k: np.mean([d[k] for d in per_set], axis=0) for k in per_set[0]}
     real_passages = [passage_features(v > 0, v) for v in real_sets]
     pooled_passages = np.concatenate(real_passages)
-    by_feature = {"real": np.mean([passage_distances(f, pooled_passages) for f in real_passages], axis=0)}
-    for g, dists, f in zip(real_groups, per_set, real_passages):
+    real_w1 = [passage_distances(f, pooled_passages) for f in real_passages]
+    by_feature = {"real": np.mean(real_w1, axis=0)}
+    for g, dists, w in zip(real_groups, per_set, real_w1):
         g.update({k: total_variation(d, real_dists[k]) for k, d in dists.items()})
-        g[PASSAGE_DISTANCE] = float(passage_distances(f, pooled_passages).mean())
+        g[PASSAGE_DISTANCE] = float(w.mean())
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
@@ -327,4 +327,3 @@ def passages_markdown(table: dict[str, Any]) -> str:
     for f in table["passages"][cols[0]]:
         lines.append(f"| {f} | " + " | ".join(f"{table['passages'][c][f]:.2f}" for c in cols) + " |")
     return "\n".join(lines)
-

@@ -62,18 +62,29 @@ def _any(x: torch.Tensor, dims: tuple[int, ...]) -> torch.Tensor:
     return 1 - out
 
 
+def _ahead(x: torch.Tensor, max_gap: int, dim: int) -> list[torch.Tensor]:
+    """``x`` shifted back by 1 .. ``max_gap`` steps along ``dim`` (zeros past the end): element k-1
+    holds, at each step t, the value at t + k."""
+    N = x.shape[dim]
+    pad = [0, 0] * (x.dim() - 1 - dim % x.dim()) + [0, max_gap]
+    padded = torch.nn.functional.pad(x, pad)
+    return [padded.narrow(dim, k, N) for k in range(1, max_gap + 1)]
+
+
+def none_between(a: torch.Tensor, max_gap: int) -> torch.Tensor:
+    """Onset times (..., N) in [0, 1] -> (..., N, max_gap): at each step t, P(no onset at t + 1 ..
+    t + k - 1), k = 1 .. ``max_gap``: whether t + k is the next onset time after t, if it is one."""
+    out, none = [], torch.ones_like(a)
+    for nxt in _ahead(a, max_gap, -1):
+        out.append(none)
+        none = none * (1 - nxt)
+    return torch.stack(out, -1)
+
+
 def next_onsets(a: torch.Tensor, max_gap: int) -> torch.Tensor:
     """Onset times (..., N) in [0, 1] -> (..., N, max_gap): at each step t, P(an onset at t whose
     next onset comes exactly k steps later), k = 1 .. ``max_gap``; exact 0/1 on 0/1 onsets."""
-    N = a.shape[-1]
-    ahead = torch.nn.functional.pad(a, (0, max_gap))
-    none_between = torch.ones_like(a)
-    out = []
-    for k in range(1, max_gap + 1):
-        nxt = ahead[..., k : k + N]
-        out.append(a * nxt * none_between)
-        none_between = none_between * (1 - nxt)
-    return torch.stack(out, -1)
+    return a[..., None] * torch.stack(_ahead(a, max_gap, -1), -1) * none_between(a, max_gap)
 
 
 def onset_times(onsets: torch.Tensor) -> torch.Tensor:
@@ -240,13 +251,8 @@ def crop_features(x: torch.Tensor, c: MuseGANConfig) -> torch.Tensor:
     density = on.sum((1, 2, 3, 4)) / N
     # The melody: a key struck again at the voice's next onset time (none between).
     mel = on[:, 0].reshape(B, N, P)
-    m = _any(mel, (2,))
-    ahead = torch.nn.functional.pad(mel, (0, 0, 0, max_gap))
-    none_between, again = torch.ones_like(m), torch.zeros_like(m)
-    for d in range(1, max_gap + 1):
-        nxt = ahead[:, d : d + N]
-        again = again + none_between * (mel * nxt).sum(-1)
-        none_between = none_between * (1 - _any(nxt, (2,)))
+    same_key = torch.stack([(mel * nxt).sum(-1) for nxt in _ahead(mel, max_gap, 1)], -1)  # (B, N, gap): keys struck at t and t + k
+    again = (none_between(_any(mel, (2,)), max_gap) * same_key).sum(-1)
     restrike = again.sum(-1) / (mel.sum((1, 2)) + 1.0)
     cols = [gaps / SHARE_UNIT, torch.stack([same / n_pairs, doubled / n_pairs], -1) / SHARE_UNIT,
             (density / DENSITY_UNIT)[:, None], (restrike / SHARE_UNIT)[:, None]]
