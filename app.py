@@ -38,6 +38,7 @@ from pianogen.cli import sampling_threads  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
 from pianogen.representations.keys import key_name, parse_key  # noqa: E402
+from pianogen.representations.textures import DENSITIES, LOUDNESS, RHYTHMS  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -336,7 +337,8 @@ def _motif_value(sampler) -> float:
 
 def musegan_tab(m: Loaded) -> None:
     """MuseGAN's tab: its handler (API name /generate_gan) and its layout."""
-    def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, tempo=0, key=ANY_KEY, progress=gr.Progress()):
+    def generate_gan(checkpoint, seed_a, seed_b, alpha, bars, voices, tempo=0, key=ANY_KEY, rhythm=ANY_TEXTURE, density=ANY_TEXTURE, loudness=ANY_TEXTURE,
+                     progress=gr.Progress()):
         t0 = time.perf_counter()
         try:
             if checkpoint not in m.gan_samplers:
@@ -351,10 +353,10 @@ def musegan_tab(m: Loaded) -> None:
             if unknown:
                 raise ValueError(f"unknown voices {sorted(unknown)}: choose from melody, inner, bass")
             bpm = _bounded(tempo, "tempo", MIN_BPM, MAX_BPM) if g.musical_time and tempo else None  # 0: the model's own
-            key_class = _gan_key(g, key)
+            key_class, texture = _gan_key(g, key), _gan_texture(g, rhythm, density, loudness)
             z = interpolate(g.latent(seed_a, 1, bars), g.latent(seed_b, 1, bars), alpha)
             progress(0.2, desc="generating")
-            result = sample_gan(g, z=z, seed=seed_a, bars=bars, bpm=bpm, key=key_class)  # "any" key: drawn from seed A
+            result = sample_gan(g, z=z, seed=seed_a, bars=bars, bpm=bpm, key=key_class, texture=texture)  # "any": drawn from seed A
             notes = result.merged(0, list(voices))
             if len(notes) == 0:
                 raise ValueError("the chosen voices are silent in this sample; pick more voices or another seed")
@@ -363,7 +365,7 @@ def musegan_tab(m: Loaded) -> None:
             progress(0.6, desc="rendering audio")
             params = {"_t0": t0, "model": m.gans[checkpoint].name, "seed_a": int(seed_a), "seed_b": int(seed_b), "alpha": float(alpha), "bars": bars, "voices": list(voices), "threshold": 0.5,
                       **({"bpm": result.bpm, "time_signature": f"{g.roll_cfg.beats_per_bar}/4"} if g.musical_time else {"bar_seconds": g.roll_cfg.seconds_per_bar()}),
-                      **({"key": result.params["keys"][0]} if g.keyed else {})}
+                      **({"key": result.params["keys"][0]} if g.keyed else {}), **({"texture": result.params["textures"][0]} if g.textured else {})}
             return _finish(notes, f"{m.gans[checkpoint].stem}: {bars} bars, alpha {alpha:.2f}", params, folder, track_names=result.tracks, multi_midi=midi,
                            voices=result.track_notes(0, list(voices)), copy_check=m.copy_line(m.gans[checkpoint], notes))
         except (ValueError, CheckpointError) as exc:
@@ -383,6 +385,11 @@ def musegan_tab(m: Loaded) -> None:
                               label="Tempo (beats per minute; 4 beats a bar; starts at the corpus' median)")
             g0_keyed = bool(m.gans) and m.gan_samplers[next(iter(m.gans))].keyed
             key = gr.Dropdown(KEY_CHOICES, value=ANY_KEY, visible=g0_keyed, label="Key (the signature's scale; a minor key shares its relative major's)")
+            g0_textured = bool(m.gans) and m.gan_samplers[next(iter(m.gans))].textured
+            with gr.Row(visible=g0_textured) as texture_row:  # a passage's kind: what the texture condition asks for
+                rhythm = gr.Dropdown([ANY_TEXTURE, *RHYTHMS], value=ANY_TEXTURE, label="Rhythm (the most common gap between onsets)")
+                density = gr.Dropdown([ANY_TEXTURE, *DENSITIES], value=ANY_TEXTURE, label="Density (keys struck per beat)")
+                loudness = gr.Dropdown([ANY_TEXTURE, *LOUDNESS], value=ANY_TEXTURE, label="Loudness")
             voices = gr.CheckboxGroup(["melody", "inner", "bass"], value=["melody", "inner", "bass"], label="Voices to hear")
             ggo = gr.Button("Generate", variant="primary", elem_id="generate-gan")
         with gr.Column():
@@ -391,12 +398,15 @@ def musegan_tab(m: Loaded) -> None:
     gck.change(lambda c: gr.update(visible=c in m.gan_samplers and m.gan_samplers[c].musical_time, value=_gan_bpm(m.gan_samplers, c)),
                gck, tempo, api_visibility="private")
     gck.change(lambda c: gr.update(visible=c in m.gan_samplers and m.gan_samplers[c].keyed), gck, key, api_visibility="private")
-    ggo.click(generate_gan, [gck, seed_a, seed_b, alpha, bars, voices, tempo, key], gouts, api_name="generate_gan")
+    gck.change(lambda c: gr.update(visible=c in m.gan_samplers and m.gan_samplers[c].textured), gck, texture_row, api_visibility="private")
+    gan_inputs = [gck, seed_a, seed_b, alpha, bars, voices, tempo, key, rhythm, density, loudness]
+    ggo.click(generate_gan, gan_inputs, gouts, api_name="generate_gan")
     if m.gans:
         g0, b0 = next(iter(m.gans)), _gan_bpm(m.gan_samplers, next(iter(m.gans)))
         k1 = KEY_CHOICES[1 + 2] if g0_keyed else ANY_KEY  # D major / B minor
-        gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0, ANY_KEY], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0, k1]],
-                    inputs=[gck, seed_a, seed_b, alpha, bars, voices, tempo, key], outputs=gouts, fn=generate_gan, run_on_click=True,
+        anything = [ANY_TEXTURE] * 3
+        gr.Examples(examples=[[g0, 3, 7, 0.5, 8, ["melody", "inner", "bass"], b0, ANY_KEY, *anything], [g0, 0, 1, 0.0, 4, ["melody", "bass"], b0, k1, *anything]],
+                    inputs=gan_inputs, outputs=gouts, fn=generate_gan, run_on_click=True,
                     cache_examples=False, example_labels=["Halfway between two latents, 8 bars", "Melody and bass only" + (", in D major" if g0_keyed else "")],
                     label="One click: a latent interpolation")
 
@@ -416,6 +426,26 @@ def _gan_key(g, key) -> int | None:
     if not g.keyed:
         raise ValueError(f"{g.name} has no key condition: leave the key at 'any'")
     return KEY_CHOICES.index(key) - 1 if key in KEY_CHOICES else parse_key(key)
+
+
+#: The MuseGAN tab's "any" for each texture factor (drawn from seed A, as common as in real music).
+ANY_TEXTURE = "any"
+
+
+def _gan_texture(g, rhythm, density, loudness) -> tuple[int | None, int | None, int | None] | None:
+    """The texture classes the tab asks ``g`` for, None for a factor left at "any"; None in all
+    for a model without a texture (where only "any" is accepted)."""
+    asked = [None if v in (None, "", ANY_TEXTURE) else v for v in (rhythm, density, loudness)]
+    if not g.textured:
+        if any(a is not None for a in asked):
+            raise ValueError(f"{g.name} has no texture condition: leave rhythm, density and loudness at 'any'")
+        return None
+    out = []
+    for names, what, a in zip((RHYTHMS, DENSITIES, LOUDNESS), ("rhythm", "density", "loudness"), asked):
+        if a is not None and a not in names:
+            raise ValueError(f"unknown {what} {a!r}: choose from {', '.join((ANY_TEXTURE, *names))}")
+        out.append(None if a is None else names.index(a))
+    return out[0], out[1], out[2]
 
 
 def _gan_bpm(samplers: dict, label) -> float:

@@ -39,7 +39,7 @@ def gan_distance(final: dict, which: str = "generated") -> float:
     """A MuseGAN report's distance to real music over the metrics every MuseGAN has (EB, UPC,
     QN, SN, TD, and VM/VS where both sides have them): a run's own selection distance may also
     count metrics the others were not scored on (``training.gan.RUN_SPECIFIC``: a keyed model's
-    KS, a rhythm model's GRID, a feature-matching run's GAPS, CHORDS, DYNAMICS, RESTRIKES and CROPS), so GANs rank on this one.
+    KS, a rhythm model's GRID, a feature-matching run's GAPS, CHORDS, DYNAMICS, RESTRIKES and CROPS, a texture model's TX), so GANs rank on this one.
     ``which``: "generated" (the selection latents) or "generated_fresh_latents"."""
     from pianogen.training.gan import RUN_SPECIFIC, metric_distance
 
@@ -99,6 +99,9 @@ def model_card(path: Path) -> str:
         if info.get("config", {}).get("model_config", {}).get("keys"):
             what += (" It takes a key: learned from crops with their annotated key signatures, it keeps to the scale asked for "
                      "(the key menu; a minor key shares its relative major's signature, and the MIDI file states it).")
+        if info.get("config", {}).get("model_config", {}).get("texture"):
+            what += (" It takes a texture: a rhythm (sixteenths, triplets, eighths or slower), a density and a loudness, learned from "
+                     "crops measured the same way; what is left at 'any' is drawn as common as it is in real music.")
     lines = [f"**{path.stem}**: {what}"]
     data = info.get("data", {})
     corpus = trained_corpus(info) or "?"
@@ -158,6 +161,9 @@ def model_card(path: Path) -> str:
         if "KS" in final.get(which, {}):
             lines.append(f"Notes in the asked key's scale: {100 * final[which]['KS']:.0f}% (real music in its annotated key: "
                          f"{100 * final['real']['KS']:.0f}%; a model that ignored the key: about 58%).")
+        if "TX" in final.get(which, {}):
+            lines.append(f"Texture classes it plays as asked: {100 * final[which]['TX']:.0f}% (rhythm, density and loudness together; "
+                         "a model that ignored the texture: about 45%).")
     return "\n\n".join(lines)
 
 

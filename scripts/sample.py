@@ -52,6 +52,8 @@ def main() -> int:
     ap.add_argument("--bpm", type=float, help="musical-time MuseGAN: tempo in beats per minute (default: its corpus' median tempo)")
     ap.add_argument("--key", help="key-conditioned MuseGAN: the key, e.g. 'G major', 'E minor', 'Bb' (a minor key asks for its "
                     "relative major's signature; default: one drawn from the seed)")
+    ap.add_argument("--texture", help="texture-conditioned MuseGAN: the passage's kind, any of a rhythm (sixteenths, triplets, eighths, slower), "
+                    "a density (sparse, medium, dense) and a loudness (soft, medium, loud), e.g. 'triplets, soft' (default: drawn from the seed as in real music)")
     ap.add_argument("--fp32", action="store_true", help="sample perf-rnn/note-rnn with fp32 weights (default on a CPU: int8, "
                     "several times faster at batch 1, likelihood within 0.5%%; see benchmarks/int8.py)")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -69,6 +71,8 @@ def main() -> int:
         raise ValueError("--bpm: only a musical-time MuseGAN has a tempo to set; an autoregressive model plays in performed time")
     if args.key is not None:
         raise ValueError("--key: only a key-conditioned MuseGAN takes a key; an autoregressive model follows its seed notes")
+    if args.texture is not None:
+        raise ValueError("--texture: only a texture-conditioned MuseGAN takes a texture; an autoregressive model follows its seed notes")
     sampler = load_sampler(args.checkpoint, int8=False if args.fp32 else None)
     t0, p0, tilt0 = sampler.defaults  # what sample() plays for each value left unset
     args.temperature = t0 if args.temperature is None else args.temperature
@@ -119,16 +123,24 @@ def sample_musegan(args, paths: list[Path], wavs: list[Path], out: Path) -> int:
         if not g.keyed:
             raise ValueError(f"--key: {args.checkpoint} has no key condition (train one with train_musegan.py --keys)")
         key = parse_key(args.key)
+    texture = None
+    if args.texture is not None:
+        from pianogen.representations.textures import parse_texture
+
+        if not g.textured:
+            raise ValueError(f"--texture: {args.checkpoint} has no texture condition (train one with train_musegan.py --texture)")
+        texture = parse_texture(args.texture)
     bars = max(1, int(round(args.seconds / g.roll_cfg.seconds_per_bar(args.bpm))))
     t = time.perf_counter()
-    results = [sample_gan(g, seed=args.seed + i, bars=bars, bpm=args.bpm, key=key) for i in range(args.n)]
+    results = [sample_gan(g, seed=args.seed + i, bars=bars, bpm=args.bpm, key=key, texture=texture) for i in range(args.n)]
     seconds = time.perf_counter() - t
     for r, p in zip(results, paths):
         r.write_midi(p)
     for r, w in zip(results, wavs):
         render(r.track_notes(0), w)
     params = {"checkpoint": args.checkpoint, "seconds": bars * g.roll_cfg.seconds_per_bar(args.bpm), "bars": bars, "seed": args.seed, "n": args.n, "out": args.out,
-              **({"bpm": results[0].bpm} if g.musical_time else {}), **({"keys": [r.params["keys"][0] for r in results]} if g.keyed else {})}
+              **({"bpm": results[0].bpm} if g.musical_time else {}), **({"keys": [r.params["keys"][0] for r in results]} if g.keyed else {}),
+              **({"textures": [r.params["textures"][0] for r in results]} if g.textured else {})}
     finish(out, params, paths, wavs, [r.merged(0) for r in results], seconds)
     return 0
 

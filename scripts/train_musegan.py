@@ -45,6 +45,8 @@ def main() -> int:
                     "a user can ask for a piece in a key; grows from --init")
     ap.add_argument("--rhythm", action="store_true", default=None, help="musical time: the critic reads where in the beat notes start and the smoother "
                     "knows each step's place in the beat (needs --smoother); grows from --init")
+    ap.add_argument("--texture", action="store_true", default=None, help="condition on each passage's texture, its rhythm, density and loudness classes "
+                    "(musical time, with --velocity and --rhythm): a user can ask for 'triplets, soft'; grows from --init")
     ap.add_argument("--init", metavar="CHECKPOINT", help="start from this MuseGAN's weights (its model settings are the defaults): "
                     "with --refiner, the paper's second stage; with --velocity, a binary MuseGAN learns dynamics (its layers grow)")
     add_dataclass_flags(ap, TrainConfig, "training", defaults=GAN_TRAIN_DEFAULTS, skip=("seq_len", "eval_tokens"))
@@ -59,7 +61,7 @@ def main() -> int:
         raise ValueError(f"{args.config}: unknown sections {sorted(unknown)} (use train, gan, pianoroll, model)")
     train_cfg = load_config(TrainConfig, {**GAN_TRAIN_DEFAULTS, **file_cfg.get("train", {}), **picked(args, TrainConfig)})
     gan = load_config(GANConfig, {**file_cfg.get("gan", {}), **picked(args, GANConfig, "gan_")})
-    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets", "refiner", "velocity", "smoother", "keys", "rhythm") if (v := getattr(args, k)) is not None}}
+    model = {**file_cfg.get("model", {}), **{k: v for k in ("z_dim", "g_channels", "d_channels", "design", "onsets", "refiner", "velocity", "smoother", "keys", "rhythm", "texture") if (v := getattr(args, k)) is not None}}
     roll = {**file_cfg.get("pianoroll", {}), **picked(args, PianorollConfig, "roll_")}
     if args.init:
         init = load(args.init)

@@ -142,6 +142,10 @@ def test_musegan_in_a_key(client):
     plain = [lb for lb in labels if lb.startswith("musegan-bars ")][0]
     with pytest.raises(AppError, match="no key condition"):
         client.predict(plain, 3, 4, 0.0, 4, ["melody"], 120, keys[3], api_name="/generate_gan")
+    # The texture controls are in the API (hidden for a model without the condition), and such a model refuses one.
+    assert [p["type"]["enum"][:2] for p in params[8:11]] == [["any", "sixteenths"], ["any", "sparse"], ["any", "soft"]]
+    with pytest.raises(AppError, match="no texture condition: leave rhythm, density and loudness at 'any'"):
+        client.predict(plain, 3, 4, 0.0, 4, ["melody"], 120, keys[0], "triplets", "any", "any", api_name="/generate_gan")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -504,9 +508,10 @@ def test_hostile_requests_get_music_or_a_clear_error(client):
     @cfg
     @given(st.sampled_from(gan_labels + ["x"]), st.integers(-2**40, 2**40), st.integers(-2**40, 2**40), st.one_of(st.floats(-1, 2), huge),
            st.one_of(st.integers(-5, 20), huge), st.lists(st.sampled_from(["melody", "inner", "bass", "drums"]), max_size=4),
-           st.one_of(st.floats(-100, 500), huge), st.sampled_from(key_choices + ["H major", "", "../x"]))
-    def gan(ck, a, b, alpha, bars, voices, tempo, key):
-        args = (ck, a, b, alpha, bars, voices, tempo, key)
+           st.one_of(st.floats(-100, 500), huge), st.sampled_from(key_choices + ["H major", "", "../x"]),
+           *[st.sampled_from(["any", "sixteenths", "dense", "loud", "", "x"])] * 3)
+    def gan(ck, a, b, alpha, bars, voices, tempo, key, rhythm, density, loudness):
+        args = (ck, a, b, alpha, bars, voices, tempo, key, rhythm, density, loudness)
         answered(lambda: client.predict(*args, api_name="/generate_gan"), args)
 
     rnn()

@@ -314,7 +314,8 @@ def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path)
     assert table["real"]["onsets on the grid/melody"]["mean"] > 0.6
     assert table["real"]["onset position in the beat: distance to real"]["mean"] < 0.2  # groups of real crops, against their mean
     assert table["real"]["onset gaps of a sixteenth"]["mean"] > table["real"]["onset gaps of one step"]["mean"]
-    for name in ("onset gaps: distance to real", "intervals struck together: distance to real", "passages each of a kind: distance to real"):  # real groups lie near their mean, the model far
+    for name in ("onset gaps: distance to real", "intervals struck together: distance to real", "passages each of a kind: distance to real",
+                 "textures (rhythm, density, loudness): distance to real"):  # real groups lie near their mean, the model far
         assert table["real"][name]["mean"] < table["rows"]["mg"]["metrics"][name]["mean"]
     assert table["real"]["intervals struck together: semitones and sevenths"]["mean"] < 0.15  # real chords are not clusters
     for name in ("velocity sd inside chords", "velocity change between onset times"):  # MIDI units, as a performer plays them
@@ -354,3 +355,42 @@ def test_training_with_rhythm_selects_on_grid(asap_prepared, tmp_path):
         make_gan_task(str(asap_prepared), 0, {}, small)
     eighths = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 8}, small)  # a grid without triplets: no GRID, the stream still reads it
     assert eighths.net.config.rhythm == 8 and not any(k.startswith("GRID") for k in eighths.real_metrics)
+
+
+def test_texture_conditioned_musegan_trains_and_plays_the_asked_texture(asap_prepared, tmp_path):
+    """A texture MuseGAN records how common each texture is among training crops, asks its fakes
+    for each real batch's textures, reports TX (real crops have theirs by construction) and plays
+    what a user asks for, the rest drawn from the seed."""
+    from pianogen.representations.textures import N_TEXTURES
+    from pianogen.sampling import load_gan, sample_gan
+    from pianogen.training import TrainConfig, Trainer
+    from pianogen.training.gan import make_gan_task
+
+    small = {"g_channels": 32, "d_channels": 16, "z_dim": 8, "smoother": True, "velocity": True, "rhythm": True, "texture": True}
+    task = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, small, out=str(tmp_path / "mgt"))
+    shares = np.array(task.net.config.texture_shares)
+    assert shares.shape == (N_TEXTURES,) and shares.sum() == pytest.approx(1, abs=1e-4) and (shares > 0).sum() > 3
+    assert task.real_metrics["TX"] == 1.0 and task.eval_textures.shape == (64, 3)
+    cfg = TrainConfig(max_steps=2, batch_size=4, eval_every=2, eval_tokens=0, progress=False, device="cpu", bf16=False)
+    report = Trainer(task, cfg, str(tmp_path / "mgt")).fit()
+    assert 0 <= report["final"]["generated_fresh_latents"]["TX"] <= 1
+    g = load_gan(tmp_path / "mgt.pt")
+    assert g.textured and g.model.config.texture_shares == task.net.config.texture_shares
+    r = sample_gan(g, seed=0, n=6, bars=2, texture="triplets, loud")
+    assert (r.textures[:, 0] == 1).all() and (r.textures[:, 2] == 2).all()
+    assert all(t.startswith("triplets, ") and t.endswith(", loud") for t in r.params["textures"])
+    drawn = [tuple(sample_gan(g, seed=s, bars=1).textures[0]) for s in range(8)]
+    assert drawn == [tuple(sample_gan(g, seed=s, bars=1).textures[0]) for s in range(8)] and len(set(drawn)) > 1  # from the seed
+    assert sample_gan(g, seed=0, n=2, bars=1, texture=np.array([[0, 0, 0], [3, 2, 1]])).textures.tolist() == [[0, 0, 0], [3, 2, 1]]
+    with pytest.raises(ValueError, match="textures must be 2 rows"):
+        sample_gan(g, seed=0, n=2, bars=1, texture=np.array([[0, 0, 0], [4, 0, 0]]))
+    with pytest.raises(ValueError, match="has no texture condition"):
+        sample_gan("checkpoints/musegan-bars.pt", seed=0, bars=1, texture="soft")
+    with pytest.raises(ValueError, match="needs rhythm"):
+        make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, {**small, "rhythm": False})
+    from pianogen.evaluation.musegan_table import markdown, musegan_table
+
+    table = musegan_table([tmp_path / "mgt.pt"], asap_prepared, "validation", n=8, groups=1)
+    kept = {k: v["mean"] for k, v in table["rows"]["mgt"]["metrics"].items() if k.startswith("asked ")}
+    assert set(kept) == {"asked rhythm kept", "asked density kept", "asked loudness kept"} and all(0 <= v <= 1 for v in kept.values())
+    assert "| asked rhythm kept | — |" in markdown(table)  # real music is asked for nothing

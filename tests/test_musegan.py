@@ -543,3 +543,42 @@ def test_velocity_spread_is_over_decoded_notes():
     vel[0, 0, 0, :, 1] = [0.3, 0.3, 0, 0, 0.7, 0.7, 0, 0]
     m = velocity_metrics(rolls, vel, ("melody",))
     assert m["VS/melody"] == pytest.approx(np.std([0.5, 0.3, 0.7]))
+
+
+def test_a_grown_texture_condition_starts_with_no_say_then_each_factor_has_its_path():
+    """Grown onto a trained model, the texture changes nothing until trained; then the density
+    class moves the frames, the loudness class the velocities, the rhythm class the smoother's
+    onsets in the beat, and the critic's projection scores the class."""
+    import dataclasses
+
+    from pianogen.checkpoints import load_weights
+
+    base = MuseGANConfig(n_bars=2, steps_per_bar=48, z_dim=8, g_channels=32, d_channels=16, velocity=True, smoother=True, block=12, rhythm=12)
+    old = MuseGAN(base)
+    for p in old.parameters():  # a "trained" model: no parameter left at zero
+        torch.nn.init.normal_(p, std=0.05) if p.dim() > 1 else torch.nn.init.uniform_(p, -0.1, 0.1)
+    new = MuseGAN(dataclasses.replace(base, texture=True))
+    assert set(load_weights(new, "old.pt", {"state_dict": old.state_dict()}, grow=True)) == {"generator.project.0.weight", "generator.density_bias", "generator.loudness_bias",
+                                                       "generator.smoother.kind_bias", "critic.texture_embed"}
+    old.eval(), new.eval()
+    z = old.sample_latent(4, generator=torch.Generator().manual_seed(0))
+    tex = torch.tensor([[0, 0, 0], [1, 1, 1], [2, 2, 2], [3, 2, 0]])
+    with torch.no_grad():
+        a, b = old.generator(z), new.generator(z, texture=tex)
+        assert torch.equal(a, b) and torch.equal(old.critic(a), new.critic(a, texture=tex))
+        with pytest.raises(ValueError, match="conditioned on a texture"):
+            new.generator(z)
+        with pytest.raises(ValueError, match="no texture condition"):
+            old.generator(z, texture=tex)
+        new.generator.density_bias[2] = 0.3  # dense: every voice's frames up (3 logits: the paths' gain is 10)
+        new.generator.loudness_bias[0] = -0.3  # soft: every voice's velocities down
+        new.generator.smoother.kind_bias[3].fill_(0.1)  # a rhythm class's own bias on the smoother
+        new.critic.texture_embed[4 + 2] = 1.0  # "dense" gets a say in the score
+        same_z = {k: v[:1].expand(4, *v.shape[1:]) for k, v in z.items()}
+        out = new.generator(same_z, texture=tex)
+        T = base.n_tracks
+        assert out[2, :T].mean() > out[0, :T].mean() + 0.1  # dense above sparse
+        assert out[0, -T:].mean() < out[2, -T:].mean() - 0.1  # soft below loud
+        assert not torch.allclose(out[3], new.generator(same_z, texture=torch.tensor([[2, 2, 0]] * 4))[3])  # only the rhythm class differs
+        scores = new.critic(out[:1].expand(2, -1, -1, -1, -1), texture=torch.tensor([[0, 2, 0], [0, 0, 0]]))
+        assert scores[0] != scores[1]

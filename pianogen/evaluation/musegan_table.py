@@ -67,6 +67,24 @@ GAP_DISTANCE = "onset gaps: distance to real"
 CHORD_DISTANCE = "intervals struck together: distance to real"
 PASSAGE_DISTANCE = "passages each of a kind: distance to real"
 SEMITONES = "intervals struck together: semitones and sevenths"
+TEXTURE_DISTANCE = "textures (rhythm, density, loudness): distance to real"
+#: Rows of a texture model: the share of passages that play the rhythm, density or loudness asked for.
+TEXTURE_KEPT = "asked {} kept"
+
+
+def texture_factor_shares(rolls: np.ndarray, velocity: np.ndarray, steps_per_beat: int) -> list[np.ndarray]:
+    """Per texture factor (rhythm, density, loudness: :mod:`pianogen.representations.textures`),
+    the share of passages in each class."""
+    from pianogen.representations.textures import FACTOR_SIZES, texture_classes
+
+    classes = texture_classes(rolls, velocity, steps_per_beat)
+    return [np.bincount(classes[:, f], minlength=n) / len(classes) for f, n in enumerate(FACTOR_SIZES)]
+
+
+def texture_distance(shares: list[np.ndarray], real: list[np.ndarray]) -> float:
+    """Mean over the texture factors of the total variation between two sets' class shares: 0
+    where each kind of passage (sixteenths, dense, soft ...) is as common as in real music."""
+    return float(np.mean([total_variation(a, b) for a, b in zip(shares, real)]))
 
 
 def beat_positions(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> np.ndarray:
@@ -209,13 +227,18 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     # Distributions (where in the beat notes start, gaps, intervals) against the real groups' mean.
     per_set = [distributions(v > 0, roll_cfg) for v in real_sets]
     real_dists = {k: np.mean([d[k] for d in per_set], axis=0) for k in per_set[0]}
+    textured = roll_cfg.musical_time and roll_cfg.steps_per_beat % 12 == 0  # the texture classes' gaps are on a grid of 12 per beat
+    real_textures = [texture_factor_shares(v > 0, v, roll_cfg.steps_per_beat) for v in real_sets] if textured else []
+    real_texture_mean = [np.mean(f, axis=0) for f in zip(*real_textures)]
     real_passages = [passage_features(v > 0, v) for v in real_sets]
     pooled_passages = np.concatenate(real_passages)
     real_w1 = [passage_distances(f, pooled_passages) for f in real_passages]
     by_feature = {"real": np.mean(real_w1, axis=0)}
-    for g, dists, w in zip(real_groups, per_set, real_w1):
+    for i, (g, dists, w) in enumerate(zip(real_groups, per_set, real_w1)):
         g.update({k: total_variation(d, real_dists[k]) for k, d in dists.items()})
         g[PASSAGE_DISTANCE] = float(w.mean())
+        if textured:
+            g[TEXTURE_DISTANCE] = texture_distance(real_textures[i], real_texture_mean)
     real_mean = {k: float(np.nanmean([g[k] for g in real_groups])) for k in real_groups[0] if k.split("/")[0] in METRIC_SCALE}
     for g in real_groups:  # a real group against the real mean: the floor a model can reach
         g["distance"] = metric_distance(g, real_mean)
@@ -231,6 +254,13 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             m.update({k: total_variation(d, real_dists[k]) for k, d in distributions(r.rolls, roll_cfg).items()})
             w1.append(passage_distances(passage_features(r.rolls, vel), pooled_passages))
             m[PASSAGE_DISTANCE] = float(w1[-1].mean())
+            if textured:
+                m[TEXTURE_DISTANCE] = texture_distance(texture_factor_shares(r.rolls, vel, roll_cfg.steps_per_beat), real_texture_mean)
+                if r.textures is not None:  # a texture model: how much of what it was asked for it plays
+                    from pianogen.representations.textures import texture_classes
+
+                    kept = texture_classes(r.rolls, vel, roll_cfg.steps_per_beat) == r.textures
+                    m.update({TEXTURE_KEPT.format(f): float(k) for f, k in zip(("rhythm", "density", "loudness"), kept.mean(0))})
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}
@@ -311,11 +341,12 @@ def markdown(table: dict[str, Any]) -> str:
     """The table with one column per model and real music, metrics as rows (as in the paper)."""
     names = list(table["rows"])
     keys = list(table["real"])
+    keys += [k for n in names for k in table["rows"][n]["metrics"] if k not in keys]  # a conditioned model's own rows (the asked texture kept)
     head = "| metric | real | " + " | ".join(f"{n} ({table['rows'][n]['design']})" for n in names) + " |"
     lines = [head, "| --- | ---: |" + " ---: |" * len(names)]
-    for k in keys:
-        cells = [table["real"][k]] + [table["rows"][n]["metrics"][k] for n in names]
-        lines.append(f"| {k} | " + " | ".join(f"{c['mean']:.2f} ± {c['sd']:.2f}" for c in cells) + " |")
+    for k in dict.fromkeys(keys):
+        cells = [table["real"].get(k)] + [table["rows"][n]["metrics"].get(k) for n in names]
+        lines.append(f"| {k} | " + " | ".join("—" if c is None else f"{c['mean']:.2f} ± {c['sd']:.2f}" for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -78,6 +78,21 @@ step of the beat on its first layer's features, the generator's direct path to m
 onto the grid. Both start with no say (a grown model begins as itself; ``train_musegan.py --init
 --rhythm``), and training adds GRID, the share of notes on the grid, to the selection metrics.
 
+With ``texture`` (musical time, with velocity and rhythm), each passage is asked for a texture:
+a rhythm, a density and a loudness class (:mod:`pianogen.representations.textures`: "sixteenths,
+dense, loud"), measured on each real crop, so the critic judges a passage against real passages
+of its kind. Why: a real passage is of one kind (a run of sixteenths, a chorale, soft or loud)
+and the generator, matched on pooled and then on per-passage statistics, still mixed every kind
+into every passage (per-passage distance 0.60-0.64 against real 0.09; the listener test told
+it by eighth-note gaps between chords, AUC 0.98). As for the key, each factor gets a direct path
+besides the one-hots beside the latents: the rhythm a bias per step of the beat in the
+smoother's first features (one set per rhythm class), the density a frame logit bias and the
+loudness a velocity logit bias per voice. The critic scores the class by projection (Miyato &
+Koyama 2018: a learned vector per class, dotted with its features). All start at zero, so a
+trained MuseGAN grows a texture condition (``train_musegan.py --init --texture``) and begins as
+itself; ``texture_shares`` (each texture's share among the training crops) is what the sampler
+draws from when no texture is asked for.
+
 Critic (no normalization layers, as WGAN-GP asks): a private stream per track, a shared
 stream over their concatenation, plus the later MuseGAN's pitch-class (chroma) and onset
 streams, whose features are concatenated into one score.
@@ -92,6 +107,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pianogen.representations.keys import N_KEYS
+from pianogen.representations.textures import FACTOR_SIZES, RHYTHMS
 
 OCTAVES, PC = 8, 12  # 96 pitch slots, cropped to n_pitches
 
@@ -113,6 +129,8 @@ class MuseGANConfig:
     block: int = 8  # steps each first-map position grows into: 8 (2x2x2) or 12 (2x2x3: a beat at 12 steps per beat)
     keys: bool = False  # conditioned on a key signature's scale class (see the module doc)
     rhythm: int = 0  # > 0: steps per beat; the critic reads onsets folded onto the beat, the smoother knows each step's place in it (see the module doc)
+    texture: bool = False  # conditioned on a passage's rhythm, density and loudness classes (see the module doc)
+    texture_shares: tuple[float, ...] = ()  # each texture's share among the training crops (representations.textures), what the sampler draws from
     low: int = 21  # MIDI pitch of pitch index 0 (the piano's A0): where pitch classes are counted from
 
     @property
@@ -137,6 +155,8 @@ class MuseGANConfig:
             raise ValueError(f"rhythm must be 0 or the steps per beat of a bar of {self.steps_per_bar} steps, not {self.rhythm}")
         if self.rhythm and not self.smoother:
             raise ValueError("rhythm places onsets through the smoother: turn the smoother on too")
+        if self.texture and not (self.rhythm and self.velocity):
+            raise ValueError("a texture condition needs rhythm (its rhythm class moves onsets in the beat) and velocity (its loudness class)")
 
 
 #: The generator's time upsampling per block size: shared stack, then the two private layers.
@@ -144,7 +164,15 @@ BLOCK_FACTORS = {8: (2, 2, 2), 12: (2, 2, 3)}
 
 
 #: Config fields that may change when a trained MuseGAN grows (``train_musegan.py --init``).
-GROWABLE = ("onsets", "velocity", "refiner", "smoother", "keys", "rhythm")
+GROWABLE = ("onsets", "velocity", "refiner", "smoother", "keys", "rhythm", "texture", "texture_shares")
+#: Inputs a texture adds beside the latents: one one-hot per factor (rhythm, density, loudness).
+TEXTURE_INPUTS = sum(FACTOR_SIZES)
+#: The texture's direct paths (logit biases, the smoother's bias per rhythm class) are their
+#: parameters times this. Why: Adam moves a parameter by about the learning rate per step, so at
+#: the paper's 1e-3 the loudness bias had moved 0.14 logits after 200 steps of a grown model
+#: (the density bias 0.03) and the asked classes were kept no more than by chance (TX 0.50 at
+#: steps 100 and 200); times 10, a logit can move a unit in 100 steps.
+TEXTURE_GAIN = 10.0
 
 
 def check_growable(old: dict, new: MuseGANConfig) -> None:
@@ -201,11 +229,16 @@ class Generator(nn.Module):
             self.temporal_shared = _temporal(c.z_dim)
         if "temporal_private" in self.parts:
             self.temporal_private = nn.ModuleList(_temporal(c.z_dim) for _ in range(c.n_tracks))
-        self.project = nn.Sequential(nn.Linear(len(self.parts) * c.z_dim + N_KEYS * c.keys, w * self.t0), nn.BatchNorm1d(w * self.t0), nn.ReLU())
-        if c.keys:  # the key starts with no say (a grown generator begins as itself)
+        conditions = N_KEYS * c.keys + TEXTURE_INPUTS * c.texture
+        self.project = nn.Sequential(nn.Linear(len(self.parts) * c.z_dim + conditions, w * self.t0), nn.BatchNorm1d(w * self.t0), nn.ReLU())
+        if conditions:  # the key and the texture start with no say (a grown generator begins as itself)
             with torch.no_grad():
-                self.project[0].weight[:, -N_KEYS:] = 0
+                self.project[0].weight[:, -conditions:] = 0
+        if c.keys:
             self.key_profile = nn.Parameter(torch.zeros(c.n_tracks, N_KEYS))  # frame logit bias by voice and pitch class from the tonic
+        if c.texture:  # logit biases by voice: frames by density class, velocities by loudness class
+            self.density_bias = nn.Parameter(torch.zeros(FACTOR_SIZES[1], c.n_tracks))
+            self.loudness_bias = nn.Parameter(torch.zeros(FACTOR_SIZES[2], c.n_tracks))
         # Shared stack: octaves, then time x2.
         self.shared = nn.Sequential(_up(w, w // 2, (1, OCTAVES)), _up(w // 2, w // 4, (f_shared, 1)))
         # Private stacks: time x2, x2 (or x3), then the 12 keys of each octave.
@@ -213,14 +246,16 @@ class Generator(nn.Module):
             nn.Sequential(_up(w // 4, w // 8, (f_mid, 1)), _up(w // 8, w // 8, (f_last, 1)), nn.ConvTranspose2d(w // 8, c.channels // c.n_tracks, (1, PC), stride=(1, PC)))
             for _ in range(c.n_tracks)
         )
-        self.smoother = Smoother(c.note_channels, phases=c.rhythm) if c.smoother else None
+        self.smoother = Smoother(c.note_channels, phases=c.rhythm, kinds=len(RHYTHMS) * c.texture) if c.smoother else None
         # The refiner binarizes note channels only; velocities stay continuous.
         self.refiner = Refiner(c, c.note_channels) if c.refiner else None  # part of the generator: its optimizer, its checkpoint
 
-    def forward(self, z: dict[str, torch.Tensor], key: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, z: dict[str, torch.Tensor], key: torch.Tensor | None = None, texture: torch.Tensor | None = None) -> torch.Tensor:
         """Latents -> note probabilities (B, channels, bars, steps per bar, pitches) in [0, 1]
         (channels: every track's frames, then onsets, then velocities, as configured).
-        ``key``: (B,) key classes (0-11), required by a ``keys`` model and refused otherwise.
+        ``key``: (B,) key classes (0-11), required by a ``keys`` model and refused otherwise;
+        ``texture``: (B, 3) classes (rhythm, density, loudness; :mod:`pianogen.representations.textures`),
+        likewise for a ``texture`` model.
 
         z: shared (B, z), private (B, T, z), temporal_shared (B, z, bars),
         temporal_private (B, T, z, bars); a design reads only its own parts. The
@@ -245,6 +280,8 @@ class Generator(nn.Module):
         parts = [per_bar[k] for k in self.parts]
         if _key_given(c, key):
             parts.append(F.one_hot(key.long(), N_KEYS).to(parts[0].dtype)[:, None, None].expand(B, T, L, -1))
+        if _texture_given(c, texture):
+            parts.append(texture_one_hot(texture).to(parts[0].dtype)[:, None, None].expand(B, T, L, -1))
         x = torch.cat(parts, dim=-1)  # (B, T, L, parts * z [+ 12])
         h = self.project(x.reshape(B * T * L, -1)).view(B * T * L, -1, self.t0, 1)
         h = self.shared(h)  # (B*T*L, w/4, 2*t0, 8)
@@ -255,9 +292,12 @@ class Generator(nn.Module):
             degree = (torch.arange(c.n_pitches, device=out.device) + c.low - key.long()[:, None]) % N_KEYS  # (B, pitches)
             profile = self.key_profile[:, degree].permute(1, 0, 2)  # (B, T, pitches)
             out = torch.cat([out[:, :T] + profile[:, :, None, None].to(out.dtype), out[:, T:]], 1)
+        if texture is not None:  # density moves the frames, loudness the velocities, per voice
+            dens, loud = (TEXTURE_GAIN * b[texture[:, f].long()] for f, b in ((1, self.density_bias), (2, self.loudness_bias)))  # (B, T)
+            out = torch.cat([out[:, :T] + dens[..., None, None, None].to(out.dtype), out[:, T:-T], out[:, -T:] + loud[..., None, None, None].to(out.dtype)], 1)
         k = c.note_channels  # the smoother and the refiner work on note channels only
         if self.smoother is not None:
-            out = torch.cat([self.smoother(out[:, :k]), out[:, k:]], 1)
+            out = torch.cat([self.smoother(out[:, :k], None if texture is None else texture[:, 0]), out[:, k:]], 1)
         out = torch.sigmoid(out)
         if self.refiner is None:
             return out
@@ -271,6 +311,22 @@ def _key_given(c: MuseGANConfig, key: torch.Tensor | None) -> bool:
     if key is not None and not c.keys:
         raise ValueError("this MuseGAN has no key condition")
     return key is not None
+
+
+def _texture_given(c: MuseGANConfig, texture: torch.Tensor | None) -> bool:
+    """Whether a texture goes in; ValueError where a texture model gets none or another one gets one."""
+    if c.texture and texture is None:
+        raise ValueError("this MuseGAN is conditioned on a texture: give (rhythm, density, loudness) classes per sample")
+    if texture is not None and not c.texture:
+        raise ValueError("this MuseGAN has no texture condition")
+    if texture is not None and (texture.dim() != 2 or texture.shape[1] != len(FACTOR_SIZES)):
+        raise ValueError(f"a texture is {len(FACTOR_SIZES)} classes per sample (rhythm, density, loudness), not shape {tuple(texture.shape)}")
+    return texture is not None
+
+
+def texture_one_hot(texture: torch.Tensor) -> torch.Tensor:
+    """(B, 3) texture classes -> (B, TEXTURE_INPUTS): each factor's one-hot, side by side."""
+    return torch.cat([F.one_hot(texture[:, f].long(), n) for f, n in enumerate(FACTOR_SIZES)], -1)
 
 
 def key_relative(chroma: torch.Tensor, key: torch.Tensor, low: int = 0) -> torch.Tensor:
@@ -297,9 +353,11 @@ class Smoother(nn.Module):
     step of the beat (the same as a convolution over the step's place in the beat, one-hot, at a
     fraction of its cost): the correction can then move an onset onto the beat's grid, which a
     convolution along time, the same at every step, cannot tell from the steps between them. It
-    starts at zero, so a smoother grown with it begins as itself."""
+    starts at zero, so a smoother grown with it begins as itself. With ``kinds`` (rhythm classes
+    of a texture condition) each sample adds the bias of its kind on top: a run of sixteenths
+    and one of triplets start their onsets on different steps of the beat."""
 
-    def __init__(self, n_channels: int, width: int = 8, phases: int = 0):
+    def __init__(self, n_channels: int, width: int = 8, phases: int = 0, kinds: int = 0):
         super().__init__()
         self.nets = nn.ModuleList(
             nn.Sequential(nn.Conv2d(1, width, (7, 3), padding=(3, 1)), nn.LeakyReLU(0.2), nn.Conv2d(width, width, (7, 1), padding=(3, 0)),
@@ -312,18 +370,25 @@ class Smoother(nn.Module):
         self.phases = phases
         if phases:
             self.phase_bias = nn.Parameter(torch.zeros(n_channels, width, phases))
+        if kinds:
+            if not phases:
+                raise ValueError("kinds of rhythm need the beat's phases")
+            self.kind_bias = nn.Parameter(torch.zeros(kinds, n_channels, width, phases))
 
-    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+    def forward(self, logits: torch.Tensor, kind: torch.Tensor | None = None) -> torch.Tensor:
+        """``kind``: (B,) rhythm classes, for a smoother with ``kinds``."""
         B, C, L, S, P = logits.shape
         x = logits.reshape(B, C, L * S, P)
         if self.phases:
             place = torch.arange(L * S, device=x.device) % self.phases
             bias = self.phase_bias[:, :, place, None].to(x.dtype)  # (C, width, L*S, 1)
+            if kind is not None:
+                bias = bias + TEXTURE_GAIN * self.kind_bias[kind.long()][..., place, None].to(x.dtype)  # (B, C, width, L*S, 1)
         deltas = []
         for i, net in enumerate(self.nets):
             h = net[0](x[:, i : i + 1])
             if self.phases:
-                h = h + bias[i]
+                h = h + bias[..., i, :, :, :]
             deltas.append(net[1:](h))
         return (x + torch.cat(deltas, 1)).view(B, C, L, S, P)
 
@@ -396,10 +461,12 @@ class Critic(nn.Module):
             with torch.no_grad():
                 self.temporal[0].weight[:, feat:] = 0
         self.score = nn.Linear(feat * c.n_bars, 1)
+        if c.texture:  # a vector per class of each factor, dotted with the features (projection); none has a say at first
+            self.texture_embed = nn.Parameter(torch.zeros(TEXTURE_INPUTS, feat * c.n_bars))
 
-    def forward(self, x: torch.Tensor, key: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, channels, bars, steps, pitches) in [0, 1] -> (B,) critic scores; ``key`` as for
-        :meth:`Generator.forward`."""
+    def forward(self, x: torch.Tensor, key: torch.Tensor | None = None, texture: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, channels, bars, steps, pitches) in [0, 1] -> (B,) critic scores; ``key`` and
+        ``texture`` as for :meth:`Generator.forward`."""
         c = self.config
         B, _, L, S, P = x.shape
         T = c.n_tracks
@@ -417,8 +484,11 @@ class Critic(nn.Module):
             streams.append(self.key_chroma(key_relative(chroma_in, key, c.low)).flatten(2))  # (B, w/2, L)
         if c.rhythm:
             streams.append(self.rhythm(beat_onset_shares(onset_in[..., 0], c.rhythm).permute(0, 2, 1, 3).flatten(2)).transpose(1, 2))  # (B, w/2, L)
-        h = self.temporal(torch.cat(streams, 1))  # (B, feat, L)
-        return self.score(h.flatten(1)).squeeze(1)
+        h = self.temporal(torch.cat(streams, 1)).flatten(1)  # (B, feat * L)
+        score = self.score(h).squeeze(1)
+        if _texture_given(c, texture):
+            score = score + (texture_one_hot(texture).to(h.dtype) @ self.texture_embed.to(h.dtype) * h).sum(1)
+        return score
 
 
 def rising_edges(x: torch.Tensor) -> torch.Tensor:
@@ -463,5 +533,5 @@ class MuseGAN(nn.Module):
         shapes = {"shared": (n, c.z_dim), "private": (n, c.n_tracks, c.z_dim), "temporal_shared": (n, c.z_dim, L), "temporal_private": (n, c.n_tracks, c.z_dim, L)}
         return {k: torch.randn(s, generator=generator) for k, s in shapes.items()}
 
-    def forward(self, z: dict[str, torch.Tensor], key: torch.Tensor | None = None) -> torch.Tensor:
-        return self.generator(z, key)
+    def forward(self, z: dict[str, torch.Tensor], key: torch.Tensor | None = None, texture: torch.Tensor | None = None) -> torch.Tensor:
+        return self.generator(z, key, texture)

@@ -16,15 +16,16 @@ class GANResult:
     """Generated pianorolls and their notes, for ``n`` samples."""
 
     def __init__(self, z: dict[str, torch.Tensor], rolls: np.ndarray, roll_cfg, params: dict, velocity: np.ndarray | None = None,
-                 bpm: float | None = None, keys: np.ndarray | None = None):
+                 bpm: float | None = None, keys: np.ndarray | None = None, textures: np.ndarray | None = None):
         """``rolls``: binary (n, tracks, bars, steps, pitches); ``velocity``: the generator's
         velocity rolls of the same shape in [0, 1], or None (every note at the config's velocity).
         A musical-time model's bars play in strict time at ``bpm`` (default: its corpus' median).
         ``keys``: each sample's key class (:mod:`pianogen.representations.keys`), for a
-        key-conditioned model."""
+        key-conditioned model; ``textures``: each sample's (rhythm, density, loudness) classes
+        (:mod:`pianogen.representations.textures`), for a texture model."""
         from pianogen.representations.pianoroll import roll_to_notes
 
-        self.z, self.rolls, self.roll_cfg, self.params, self.velocity, self.keys = z, rolls, roll_cfg, params, velocity, keys
+        self.z, self.rolls, self.roll_cfg, self.params, self.velocity, self.keys, self.textures = z, rolls, roll_cfg, params, velocity, keys, textures
         self.tracks = roll_cfg.tracks
         self.bpm = roll_cfg.playback_bpm(bpm)
         self.notes = [roll_to_notes(r, roll_cfg, velocity=None if velocity is None else velocity[i], bpm=self.bpm) for i, r in enumerate(rolls)]  # each with a "track" column
@@ -97,6 +98,33 @@ class GANSampler:
         """True when the model is conditioned on a key signature (``generate(key=...)``)."""
         return bool(self.model.config.keys)
 
+    @property
+    def textured(self) -> bool:
+        """True when the model is conditioned on a texture (``generate(texture=...)``)."""
+        return bool(self.model.config.texture)
+
+    def textures_for(self, texture, seed: int, n: int) -> torch.Tensor | None:
+        """(n, 3) texture classes (rhythm, density, loudness) for a texture model: ``texture`` as
+        text (``"triplets, soft"``), as three classes (None where any), or one row per sample;
+        what it leaves open is drawn per sample from ``seed`` as common as in the training crops
+        (given the asked classes). None for a model without a texture (which refuses one)."""
+        from pianogen.representations.textures import FACTOR_SIZES, draw_textures, parse_texture
+
+        if not self.textured:
+            if texture is not None:
+                raise ValueError(f"{self.path}: this MuseGAN has no texture condition")
+            return None
+        fixed = (None, None, None) if texture is None else parse_texture(texture) if isinstance(texture, str) else texture
+        if isinstance(fixed, np.ndarray | torch.Tensor) and np.ndim(fixed) == 2:
+            rows = torch.as_tensor(np.asarray(fixed, dtype=np.int64))
+            if rows.shape != (n, 3) or not all(bool(((rows[:, f] >= 0) & (rows[:, f] < m)).all()) for f, m in enumerate(FACTOR_SIZES)):
+                raise ValueError(f"textures must be {n} rows of (rhythm 0-3, density 0-2, loudness 0-2), not {texture}")
+            return rows.clone()
+        if len(fixed) != 3:
+            raise ValueError(f"a texture is (rhythm, density, loudness), not {texture}")
+        rng = np.random.default_rng(int(seed) + 104729)
+        return torch.from_numpy(draw_textures(np.array(self.model.config.texture_shares), n, rng, tuple(fixed)))
+
     def keys_for(self, key, seed: int, n: int) -> torch.Tensor | None:
         """(n,) key classes for a keyed model: ``key`` (one class for every sample, or one per
         sample), or where None one drawn per sample from ``seed`` (evenly over the twelve); None
@@ -116,19 +144,23 @@ class GANSampler:
 
     @torch.inference_mode()
     def generate(self, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int | None = None,
-                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key=None) -> GANResult:
+                 threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key=None, texture=None) -> GANResult:
         """``n`` passages of ``bars`` bars from latents ``z`` (default: those ``seed`` gives); a
         musical-time model plays them at ``bpm`` (default: its corpus' median tempo); a keyed
-        model keeps to ``key``'s scale (a class 0-11, or one per passage; default: drawn from ``seed``)."""
+        model keeps to ``key``'s scale (a class 0-11, or one per passage; default: drawn from
+        ``seed``); a texture model plays ``texture`` (see :meth:`textures_for`; default: drawn
+        from ``seed``, as common as in real music)."""
         bars = bars or self.roll_cfg.n_bars
         if bars < 1:
             raise ValueError("bars must be at least 1")
         z = z if z is not None else self.latent(seed, n, bars)
-        keys = self.keys_for(key, seed, int(next(iter(z.values())).shape[0]))
+        n_out = int(next(iter(z.values())).shape[0])
+        keys, textures = self.keys_for(key, seed, n_out), self.textures_for(texture, seed, n_out)
         from pianogen.models.musegan import split_velocity
         from pianogen.representations.pianoroll import binarize
 
-        out = self.model.generator({k: v.to(self.device) for k, v in z.items()}, None if keys is None else keys.to(self.device)).float().cpu()
+        out = self.model.generator({k: v.to(self.device) for k, v in z.items()}, None if keys is None else keys.to(self.device),
+                                   None if textures is None else textures.to(self.device)).float().cpu()
         probs, velocity = split_velocity(out, self.model.config)
         if bernoulli:
             probs = torch.bernoulli(probs, generator=torch.Generator().manual_seed(int(seed)))
@@ -140,8 +172,12 @@ class GANSampler:
             from pianogen.representations.keys import key_name
 
             params["keys"] = [key_name(k) for k in keys.tolist()]
+        if textures is not None:
+            from pianogen.representations.textures import texture_name
+
+            params["textures"] = [texture_name(t) for t in textures.tolist()]
         return GANResult(z, rolls, self.roll_cfg, params, None if velocity is None else velocity.numpy(), bpm,
-                         None if keys is None else keys.numpy())
+                         None if keys is None else keys.numpy(), None if textures is None else textures.numpy())
 
 
 def latent_walk(model, n: int, bars: int, every: int = WALK_BARS, generator: torch.Generator | None = None,
@@ -199,12 +235,13 @@ def load_gan(checkpoint: str | os.PathLike, device: str = "cpu") -> GANSampler:
 
 
 def sample_gan(checkpoint, z: dict[str, torch.Tensor] | None = None, seed: int = 0, n: int = 1, bars: int = 4,
-               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key=None) -> GANResult:
+               threshold: float = 0.5, bernoulli: bool = False, bpm: float | None = None, key=None, texture=None) -> GANResult:
     """Generate ``n`` multi-track passages of ``bars`` bars from a MuseGAN checkpoint.
 
     ``z`` (from :meth:`GANSampler.latent` or :func:`interpolate`) overrides ``seed``/``n``.
     Output is binarized at ``threshold``, or by Bernoulli sampling (seeded) if asked. A
-    key-conditioned model keeps to ``key`` (class 0-11, or one per passage; :mod:`pianogen.representations.keys`).
+    key-conditioned model keeps to ``key`` (class 0-11, or one per passage; :mod:`pianogen.representations.keys`);
+    a texture model plays ``texture`` (:meth:`GANSampler.textures_for`).
     """
     sampler = checkpoint if isinstance(checkpoint, GANSampler) else load_gan(checkpoint)
-    return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm, key)
+    return sampler.generate(z, seed, n, bars, threshold, bernoulli, bpm, key, texture)

@@ -14,6 +14,11 @@ beat annotations) every real crop comes with its key, the fakes the critic compa
 asked for the same keys, and the metrics add KS, the share of notes in the asked key's scale
 (real crops: in their annotated key's), to the selection distance.
 
+With a texture condition (``MuseGANConfig.texture``) every real crop's texture (rhythm, density,
+loudness classes: :mod:`pianogen.representations.textures`) is measured as it is drawn, the fakes
+are asked for the same textures, and the metrics add TX, the share of the asked classes that a
+generated passage has (measured the same way; real crops 1 by construction).
+
 With ``MuseGANConfig.rhythm`` the metrics add GRID, each voice's share of notes that start on the
 beat's grid (a sixteenth or a triplet eighth; real music 0.76-0.89), to the selection distance.
 
@@ -43,6 +48,7 @@ from pianogen.metrics.musegan import grid_share, has_beat_grid, key_scale_share,
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.keys import N_KEYS, key_class
+from pianogen.representations.textures import draw_textures, texture_classes, texture_shares
 from pianogen.training.feature_matching import MATCHED, mismatch, real_targets, rhythm_mismatch
 from pianogen.training.loop import Task, process_rank
 
@@ -67,23 +73,33 @@ class GANConfig:
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor, key: torch.Tensor | None = None) -> torch.Tensor:
+def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, alpha: torch.Tensor, **conditions: torch.Tensor) -> torch.Tensor:
     """WGAN-GP's penalty (Gulrajani et al. 2017): mean over the batch of (||grad_x D(x)|| - 1)^2
-    at x = alpha * real + (1 - alpha) * fake, differentiable for the critic's update (``key``:
-    the pair's key classes, for a key-conditioned critic). In fp32: the penalty needs precise
-    gradients."""
+    at x = alpha * real + (1 - alpha) * fake, differentiable for the critic's update
+    (``conditions``: the pair's ``key`` and ``texture`` classes, for a conditioned critic). In
+    fp32: the penalty needs precise gradients."""
     mix = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    scores = critic(mix) if key is None else critic(mix, key)
+    scores = critic(mix, **conditions)
     grads = torch.autograd.grad(scores.sum(), mix, create_graph=True)[0]
     return ((grads.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
 #: The metrics the selection distance compares, each with the span that scales it to about [0, 1].
-METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5, "GRID": 0.5, "GAPS": 1.0, "CHORDS": 1.0, "DYNAMICS": 1.0, "RESTRIKES": 1.0, "CROPS": 1.0}
+METRIC_SCALE = {"EB": 1.0, "UPC": 12.0, "QN": 1.0, "SN": 1.0, "TD": 2.0, "VM": 0.5, "VS": 0.25, "KS": 0.5, "GRID": 0.5, "GAPS": 1.0, "CHORDS": 1.0, "DYNAMICS": 1.0, "RESTRIKES": 1.0, "CROPS": 1.0,
+                "TX": 1.0}
 
 #: Metrics only some runs are selected on (a keyed model's KS, a rhythm model's GRID, a
-#: feature-matching run's GAPS, CHORDS, DYNAMICS, RESTRIKES and CROPS): left out where MuseGANs are ranked against each other.
-RUN_SPECIFIC = ("KS", "GRID", "GAPS", "CHORDS", "DYNAMICS", "RESTRIKES", "CROPS")
+#: feature-matching run's GAPS, CHORDS, DYNAMICS, RESTRIKES and CROPS, a texture model's TX):
+#: left out where MuseGANs are ranked against each other.
+RUN_SPECIFIC = ("KS", "GRID", "GAPS", "CHORDS", "DYNAMICS", "RESTRIKES", "CROPS", "TX")
+#: Training crops whose textures give a texture model's ``texture_shares`` (the sampler's draw).
+TEXTURE_CROPS = 2048
+
+
+def texture_kept(frames: np.ndarray, velocity: np.ndarray, asked: np.ndarray, steps_per_beat: int) -> float:
+    """The share of asked texture classes (n, 3) that the passages (binary frames, velocity rolls
+    in [0, 1]) have, measured as real crops are (:func:`texture_classes`), over all three factors."""
+    return float((texture_classes(frames, velocity, steps_per_beat) == np.asarray(asked)).mean())
 #: The selection metric of each matched statistic (``feature_matching.MATCHED``).
 SELECTED_AS = {"gap": "GAPS", "chord": "CHORDS", "dynamics": "DYNAMICS", "restrike": "RESTRIKES", "crop": "CROPS"}
 
@@ -219,8 +235,8 @@ class GANTask(Task):
         if model_cfg.rhythm and model_cfg.rhythm != roll_cfg.steps_per_beat:
             raise ValueError(f"rhythm ({model_cfg.rhythm} steps per beat) needs musical time at that grid (--roll-steps-per-beat {model_cfg.rhythm}), "
                              f"not {roll_cfg.steps_per_beat or 'clock time'}")
-        self.net = MuseGAN(model_cfg)
-        self.models = {"generator": self.net.generator, "critic": self.net.critic}
+        if model_cfg.texture and not roll_cfg.musical_time:
+            raise ValueError("a texture condition needs beats: train in musical time (--roll-steps-per-beat 12) on an annotated corpus")
         train_ids = set(pieces.loc[pieces["split"] == "train", "piece_id"])
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
@@ -229,6 +245,12 @@ class GANTask(Task):
         if roll_cfg.musical_time and not roll_cfg.tempo_bpm:  # strict-time playback at the corpus' median tempo
             self.roll_cfg = roll_cfg = replace(roll_cfg, tempo_bpm=round(self.crops.tempo_bpm(), 1))
             self.crops.cfg = roll_cfg
+        if model_cfg.texture:  # what the sampler draws textures from: their shares among training crops
+            rng = np.random.default_rng(778)
+            classes = np.concatenate([texture_classes(t > 0, t, roll_cfg.steps_per_beat) for t in (self.crops.sample(256, rng, transpose=0) for _ in range(TEXTURE_CROPS // 256))])
+            model_cfg = replace(model_cfg, texture_shares=tuple(round(float(v), 6) for v in texture_shares(classes)))
+        self.net = MuseGAN(model_cfg)
+        self.models = {"generator": self.net.generator, "critic": self.net.critic}
         # Real reference: untransposed crops from a fixed generator, of held-out pieces where
         # the corpus has them, so selection does not reward copying the training music.
         from pianogen.data.splits import parse_half, select_half
@@ -246,8 +268,9 @@ class GANTask(Task):
         matched = [n for n in MATCHED if getattr(gan, f"{n}_match")]
         reference = self._channels(torch.from_numpy(real).float()) if matched else None
         self.match_reference = {n: MATCHED[n](reference, model_cfg) for n in matched}
-        self.real_metrics = self._metrics(self.real, real if vel else None, real_keys if model_cfg.keys else None)
-        self.eval_z, self.eval_keys = self._fixed_latents(2024)
+        real_tex = texture_classes(self.real, real, roll_cfg.steps_per_beat) if model_cfg.texture else None
+        self.real_metrics = self._metrics(self.real, real if vel else None, real_keys if model_cfg.keys else None, real_tex)
+        self.eval_z, self.eval_keys, self.eval_textures = self._fixed_latents(2024)
         self.untrained_metrics = self._generated_metrics(torch.device("cpu"))
         # Feature-matching targets: training crops (untransposed; the statistics ignore key) from
         # their own generator, so the training crops' stream is the same with or without them.
@@ -256,12 +279,16 @@ class GANTask(Task):
         self.match_targets = real_targets((self._channels(torch.from_numpy(self.crops.draw(MATCH_BATCH, target_rng, transpose=0)[0]))
                                            for _ in range(MATCH_BATCHES)), model_cfg, list(self.match_weights)) if self.match_weights else {}
 
-    def _fixed_latents(self, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None]:
-        """Evaluation latents from ``seed`` and, for a key-conditioned model, keys drawn evenly
-        from the twelve (so every key is asked for, not only the corpus' common ones)."""
+    def _fixed_latents(self, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, torch.Tensor | None]:
+        """Evaluation latents from ``seed``, for a key-conditioned model keys drawn evenly from the
+        twelve (so every key is asked for, not only the corpus' common ones), and for a texture
+        model textures drawn as common as they are in the training crops."""
         gen = torch.Generator().manual_seed(seed)
-        z = self.net.sample_latent(self.gan.eval_samples, generator=gen)
-        return z, (torch.randint(0, N_KEYS, (self.gan.eval_samples,), generator=gen) if self.net.config.keys else None)
+        c, n = self.net.config, self.gan.eval_samples
+        z = self.net.sample_latent(n, generator=gen)
+        keys = torch.randint(0, N_KEYS, (n,), generator=gen) if c.keys else None
+        textures = torch.from_numpy(draw_textures(np.array(c.texture_shares), n, np.random.default_rng(seed))) if c.texture else None
+        return z, keys, textures
 
     def checkpoint_module(self):
         return self.net
@@ -280,25 +307,30 @@ class GANTask(Task):
         bs, dev = trainer.cfg.batch_size, trainer.device
         for p in self.net.critic.parameters():
             p.requires_grad_(True)
+        c = self.net.config
         for _ in range(self.gan.n_critic):
             crops, keys = self.crops.sample_keyed(bs)
             real = self._channels(torch.from_numpy(crops).float().to(dev))
-            # A keyed model's fakes are asked for the real batch's keys: the critic compares like with like.
-            key = torch.from_numpy(keys).to(dev) if self.net.config.keys else None
+            # A conditioned model's fakes are asked for the real batch's keys and textures: the
+            # critic compares like with like.
+            cond = {}
+            if c.keys:
+                cond["key"] = torch.from_numpy(keys).to(dev)
+            if c.texture:
+                cond["texture"] = torch.from_numpy(texture_classes(crops > 0, crops, self.roll_cfg.steps_per_beat)).to(dev)
             with torch.no_grad(), trainer.autocast():
-                fake = G(self._latent(bs, dev), key).float()
+                fake = G(self._latent(bs, dev), **cond).float()
             with trainer.autocast():
-                d_real, d_fake = D(real, key).float().mean(), D(fake, key).float().mean()
-            gp = gradient_penalty(D, real, fake, torch.rand(bs, 1, 1, 1, 1, device=dev), key)
+                d_real, d_fake = D(real, **cond).float().mean(), D(fake, **cond).float().mean()
+            gp = gradient_penalty(D, real, fake, torch.rand(bs, 1, 1, 1, 1, device=dev), **cond)
             d_loss = d_fake - d_real + self.gan.gp_weight * gp
             trainer.backward(d_loss, "critic")
         for p in self.net.critic.parameters():
             p.requires_grad_(False)  # the generator step needs no critic gradients
         with trainer.autocast():
-            fake = G(self._latent(bs, dev), key)
-            g_loss = -D(fake, key).float().mean()
+            fake = G(self._latent(bs, dev), **cond)
+            g_loss = -D(fake, **cond).float().mean()
         logs = {}
-        c = self.net.config
         if self.gan.rhythm_match and c.rhythm:
             m = rhythm_mismatch(fake.float(), real, c)
             g_loss = g_loss + self.gan.rhythm_match * m
@@ -317,12 +349,14 @@ class GANTask(Task):
         frames = (crops > 0).float() if c.velocity else crops
         return torch.cat([frames] + [rising_edges(frames)] * c.onsets + [crops] * c.velocity, 1)
 
-    def _metrics(self, frames: np.ndarray, velocity: np.ndarray | None, keys: np.ndarray | None = None) -> dict[str, float]:
+    def _metrics(self, frames: np.ndarray, velocity: np.ndarray | None, keys: np.ndarray | None = None, textures: np.ndarray | None = None) -> dict[str, float]:
         m = musegan_metrics(frames, self.roll_cfg.tracks, self.roll_cfg.low, self.roll_cfg.qn_steps)
         if velocity is not None:
             m.update(velocity_metrics(frames, velocity, self.roll_cfg.tracks))
         if keys is not None:
             m["KS"] = key_scale_share(frames, keys, self.roll_cfg.low)
+        if textures is not None:
+            m["TX"] = texture_kept(frames, velocity, textures, self.roll_cfg.steps_per_beat)
         if has_beat_grid(self.net.config.rhythm):
             m.update(grid_share(frames, self.net.config.rhythm, self.roll_cfg.tracks))
         if self.match_reference:  # the statistics read the frames first, the velocities last
@@ -332,23 +366,24 @@ class GANTask(Task):
         return m
 
     @torch.no_grad()
-    def generate(self, device, z=None, keys: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    def generate(self, device, z=None, keys: torch.Tensor | None = None, textures: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """(binary frame rolls (n, tracks, bars, steps, pitches), velocity rolls or None) from
-        latents and keys (default: the fixed evaluation ones), decoded as the sampler decodes them."""
+        latents, keys and textures (default: the fixed evaluation ones), decoded as the sampler
+        decodes them."""
         was = self.net.generator.training
         self.net.generator.eval()
         if z is None:
-            z, keys = self.eval_z, self.eval_keys
+            z, keys, textures = self.eval_z, self.eval_keys, self.eval_textures
         z = {k: v.to(device) for k, v in z.items()}
-        out = self.net.generator(z, None if keys is None else keys.to(device))
+        out = self.net.generator(z, None if keys is None else keys.to(device), None if textures is None else textures.to(device))
         notes, vel = split_velocity(out.float().cpu().numpy(), self.net.config)
         self.net.generator.train(was)
         return pr.binarize(notes, self.net.config.n_tracks, 0.5), vel
 
-    def _generated_metrics(self, device, z=None, keys: torch.Tensor | None = None) -> dict[str, float]:
+    def _generated_metrics(self, device, z=None, keys: torch.Tensor | None = None, textures: torch.Tensor | None = None) -> dict[str, float]:
         if z is None:
-            z, keys = self.eval_z, self.eval_keys
-        return self._metrics(*self.generate(device, z, keys), None if keys is None else keys.numpy())
+            z, keys, textures = self.eval_z, self.eval_keys, self.eval_textures
+        return self._metrics(*self.generate(device, z, keys, textures), None if keys is None else keys.numpy(), None if textures is None else textures.numpy())
 
     def evaluate(self, trainer):
         """Metric distance of generated to real rolls. Under torchrun only rank 0 generates and
