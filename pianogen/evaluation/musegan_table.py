@@ -27,6 +27,7 @@ from pianogen.training.gan import METRIC_SCALE, metric_distance
 from pianogen.metrics.musegan import beat_position_counts, grid_share, has_beat_grid, musegan_metrics, velocity_metrics
 from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
+from pianogen.representations.textures import FACTOR_SIZES, texture_classes
 
 
 def notes_per_second(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> float:
@@ -75,8 +76,6 @@ TEXTURE_KEPT = "asked {} kept"
 def texture_factor_shares(rolls: np.ndarray, velocity: np.ndarray, steps_per_beat: int) -> list[np.ndarray]:
     """Per texture factor (rhythm, density, loudness: :mod:`pianogen.representations.textures`),
     the share of passages in each class."""
-    from pianogen.representations.textures import FACTOR_SIZES, texture_classes
-
     classes = texture_classes(rolls, velocity, steps_per_beat)
     return [np.bincount(classes[:, f], minlength=n) / len(classes) for f, n in enumerate(FACTOR_SIZES)]
 
@@ -257,8 +256,6 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             if textured:
                 m[TEXTURE_DISTANCE] = texture_distance(texture_factor_shares(r.rolls, vel, roll_cfg.steps_per_beat), real_texture_mean)
                 if r.textures is not None:  # a texture model: how much of what it was asked for it plays
-                    from pianogen.representations.textures import texture_classes
-
                     kept = texture_classes(r.rolls, vel, roll_cfg.steps_per_beat) == r.textures
                     m.update({TEXTURE_KEPT.format(f): float(k) for f, k in zip(("rhythm", "density", "loudness"), kept.mean(0))})
             per_group.append({**m, "distance": metric_distance(m, real_mean)})

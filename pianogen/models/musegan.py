@@ -387,7 +387,7 @@ class Smoother(nn.Module):
         deltas = []
         for i, net in enumerate(self.nets):
             h = net[0](x[:, i : i + 1])
-            if self.phases:
+            if self.phases:  # channel i of the bias, shared (C, width, L*S, 1) or per sample (B, C, ...)
                 h = h + bias[..., i, :, :, :]
             deltas.append(net[1:](h))
         return (x + torch.cat(deltas, 1)).view(B, C, L, S, P)

@@ -100,6 +100,8 @@ def texture_kept(frames: np.ndarray, velocity: np.ndarray, asked: np.ndarray, st
     """The share of asked texture classes (n, 3) that the passages (binary frames, velocity rolls
     in [0, 1]) have, measured as real crops are (:func:`texture_classes`), over all three factors."""
     return float((texture_classes(frames, velocity, steps_per_beat) == np.asarray(asked)).mean())
+
+
 #: The selection metric of each matched statistic (``feature_matching.MATCHED``).
 SELECTED_AS = {"gap": "GAPS", "chord": "CHORDS", "dynamics": "DYNAMICS", "restrike": "RESTRIKES", "crop": "CROPS"}
 
