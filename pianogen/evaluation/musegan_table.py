@@ -27,7 +27,7 @@ from pianogen.training.gan import METRIC_SCALE, metric_distance
 from pianogen.metrics.musegan import beat_position_counts, grid_share, has_beat_grid, musegan_metrics, velocity_metrics
 from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
-from pianogen.representations.textures import FACTOR_SIZES, texture_classes
+from pianogen.representations.textures import FACTOR_SIZES, asked_kept, texture_classes
 
 
 def notes_per_second(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> float:
@@ -73,10 +73,9 @@ TEXTURE_DISTANCE = "textures (rhythm, density, loudness): distance to real"
 TEXTURE_KEPT = "asked {} kept"
 
 
-def texture_factor_shares(rolls: np.ndarray, velocity: np.ndarray, steps_per_beat: int) -> list[np.ndarray]:
-    """Per texture factor (rhythm, density, loudness: :mod:`pianogen.representations.textures`),
-    the share of passages in each class."""
-    classes = texture_classes(rolls, velocity, steps_per_beat)
+def texture_factor_shares(classes: np.ndarray) -> list[np.ndarray]:
+    """Passages' (n, 3) texture classes (:func:`pianogen.representations.textures.texture_classes`)
+    -> per factor (rhythm, density, loudness), the share of passages in each class."""
     return [np.bincount(classes[:, f], minlength=n) / len(classes) for f, n in enumerate(FACTOR_SIZES)]
 
 
@@ -227,7 +226,7 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
     per_set = [distributions(v > 0, roll_cfg) for v in real_sets]
     real_dists = {k: np.mean([d[k] for d in per_set], axis=0) for k in per_set[0]}
     textured = roll_cfg.musical_time and roll_cfg.steps_per_beat % 12 == 0  # the texture classes' gaps are on a grid of 12 per beat
-    real_textures = [texture_factor_shares(v > 0, v, roll_cfg.steps_per_beat) for v in real_sets] if textured else []
+    real_textures = [texture_factor_shares(texture_classes(v > 0, v, roll_cfg.steps_per_beat)) for v in real_sets] if textured else []
     real_texture_mean = [np.mean(f, axis=0) for f in zip(*real_textures)]
     real_passages = [passage_features(v > 0, v) for v in real_sets]
     pooled_passages = np.concatenate(real_passages)
@@ -254,10 +253,10 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
             w1.append(passage_distances(passage_features(r.rolls, vel), pooled_passages))
             m[PASSAGE_DISTANCE] = float(w1[-1].mean())
             if textured:
-                m[TEXTURE_DISTANCE] = texture_distance(texture_factor_shares(r.rolls, vel, roll_cfg.steps_per_beat), real_texture_mean)
+                played = texture_classes(r.rolls, vel, roll_cfg.steps_per_beat)
+                m[TEXTURE_DISTANCE] = texture_distance(texture_factor_shares(played), real_texture_mean)
                 if r.textures is not None:  # a texture model: how much of what it was asked for it plays
-                    kept = texture_classes(r.rolls, vel, roll_cfg.steps_per_beat) == r.textures
-                    m.update({TEXTURE_KEPT.format(f): float(k) for f, k in zip(("rhythm", "density", "loudness"), kept.mean(0))})
+                    m.update({TEXTURE_KEPT.format(f): float(k) for f, k in zip(("rhythm", "density", "loudness"), asked_kept(played, r.textures))})
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pianogen.representations.pianoroll import onsets
+
 RHYTHMS = ("sixteenths", "triplets", "eighths", "slower")
 #: Gaps between successive onset times of each rhythm class, in steps at 12 steps per beat (inclusive).
 RHYTHM_GAPS = ((3, 3), (4, 4), (5, 6), (7, 12))
@@ -40,16 +42,6 @@ FACTOR_SIZES = tuple(len(f) for f in FACTORS)
 N_TEXTURES = int(np.prod(FACTOR_SIZES))
 
 
-def _onsets(frames: np.ndarray) -> np.ndarray:
-    """(n, tracks, bars, steps, pitches) binary frames -> (n, tracks, bars * steps, pitches) True
-    where a key turns on, continuous across bar lines (a note held over a bar line starts once)."""
-    n, T, L, S, P = frames.shape
-    f = np.asarray(frames, dtype=bool).reshape(n, T, L * S, P)
-    prev = np.zeros_like(f)
-    prev[:, :, 1:] = f[:, :, :-1]
-    return f & ~prev
-
-
 def texture_classes(frames: np.ndarray, velocity: np.ndarray, steps_per_beat: int = 12) -> np.ndarray:
     """Binary frames and velocity rolls in [0, 1] (n, tracks, bars, steps, pitches) -> (n, 3)
     classes (rhythm, density, loudness) of each passage (see the module doc). ``steps_per_beat``:
@@ -57,8 +49,9 @@ def texture_classes(frames: np.ndarray, velocity: np.ndarray, steps_per_beat: in
     if steps_per_beat <= 0 or steps_per_beat % 12:
         raise ValueError(f"textures need a musical-time grid of a multiple of 12 steps per beat, not {steps_per_beat}")
     scale = steps_per_beat // 12
-    on = _onsets(frames)
-    n, _, N, _ = on.shape
+    n, T, L, S, P = np.shape(frames)
+    on = onsets(frames).reshape(n, T, L * S, P)  # continuous across bar lines: a note held over one starts once
+    N = L * S
     times = on.any(axis=(1, 3))  # (n, N): onset times, any voice
     out = np.zeros((n, 3), dtype=np.int64)
     for i in range(n):
@@ -83,6 +76,12 @@ def texture_from_index(index: np.ndarray) -> np.ndarray:
     """The inverse of :func:`texture_index`: (...) indices -> (..., 3) classes."""
     i = np.asarray(index, dtype=np.int64)
     return np.stack([i // (FACTOR_SIZES[1] * FACTOR_SIZES[2]), (i // FACTOR_SIZES[2]) % FACTOR_SIZES[1], i % FACTOR_SIZES[2]], -1)
+
+
+def asked_kept(classes: np.ndarray, asked: np.ndarray) -> np.ndarray:
+    """Measured (n, 3) classes of passages asked for ``asked`` (n, 3) -> (3,): per factor, the
+    share of passages that play the class asked for."""
+    return (np.asarray(classes) == np.asarray(asked)).mean(0)
 
 
 def texture_shares(classes: np.ndarray) -> np.ndarray:
@@ -115,18 +114,14 @@ def draw_textures(shares: np.ndarray, n: int, rng: np.random.Generator, fixed=(N
     """(n, 3) textures drawn from ``shares`` (:func:`texture_shares` of real passages; uniform
     where empty), each factor given in ``fixed`` held at that class and the others drawn from
     real passages of that kind (where none is, uniformly)."""
-    p = np.asarray(shares, dtype=np.float64).reshape(FACTOR_SIZES) if len(shares) else np.ones(FACTOR_SIZES)
+    asked = np.ones(FACTOR_SIZES)  # 1 on the textures that have every asked class
     for f, c in enumerate(fixed):
         if c is not None:
             if not 0 <= int(c) < FACTOR_SIZES[f]:
                 raise ValueError(f"{('rhythm', 'density', 'loudness')[f]} class must be 0-{FACTOR_SIZES[f] - 1}, not {c}")
-            keep = np.zeros(FACTOR_SIZES[f], dtype=bool)
-            keep[int(c)] = True
-            p = p * keep.reshape([-1 if g == f else 1 for g in range(3)])
+            asked = asked * (np.arange(FACTOR_SIZES[f]) == int(c)).reshape([-1 if g == f else 1 for g in range(3)])
+    p = asked * (np.asarray(shares, dtype=np.float64).reshape(FACTOR_SIZES) if len(shares) else 1.0)
     if p.sum() <= 0:  # real music has no passage of that kind: any of the asked kind
-        p = np.ones(FACTOR_SIZES)
-        for f, c in enumerate(fixed):
-            if c is not None:
-                p = p * (np.arange(FACTOR_SIZES[f]) == int(c)).reshape([-1 if g == f else 1 for g in range(3)])
+        p = asked
     p = p.reshape(-1) / p.sum()
     return texture_from_index(rng.choice(N_TEXTURES, size=n, p=p))

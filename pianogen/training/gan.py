@@ -48,7 +48,7 @@ from pianogen.metrics.musegan import grid_share, has_beat_grid, key_scale_share,
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.keys import N_KEYS, key_class
-from pianogen.representations.textures import draw_textures, texture_classes, texture_shares
+from pianogen.representations.textures import asked_kept, draw_textures, texture_classes, texture_shares
 from pianogen.training.feature_matching import MATCHED, mismatch, real_targets, rhythm_mismatch
 from pianogen.training.loop import Task, process_rank
 
@@ -99,7 +99,7 @@ TEXTURE_CROPS = 2048
 def texture_kept(frames: np.ndarray, velocity: np.ndarray, asked: np.ndarray, steps_per_beat: int) -> float:
     """The share of asked texture classes (n, 3) that the passages (binary frames, velocity rolls
     in [0, 1]) have, measured as real crops are (:func:`texture_classes`), over all three factors."""
-    return float((texture_classes(frames, velocity, steps_per_beat) == np.asarray(asked)).mean())
+    return float(asked_kept(texture_classes(frames, velocity, steps_per_beat), asked).mean())
 
 
 #: The selection metric of each matched statistic (``feature_matching.MATCHED``).
