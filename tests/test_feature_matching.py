@@ -14,8 +14,8 @@ from pianogen.data import read_midi
 from pianogen.evaluation.musegan_table import onset_gaps
 from pianogen.models.musegan import MuseGANConfig
 from pianogen.representations import pianoroll as pr
-from pianogen.training.feature_matching import (MATCHED, chord_interval_shares, gap_statistic, heard_onsets, mismatch, onset_gap_shares,
-                                                real_targets)
+from pianogen.training.feature_matching import (MATCHED, chord_interval_shares, gap_statistic, grouped_targets, heard_onsets, mismatch,
+                                                onset_gap_shares, per_group, real_targets)
 
 CFG = pr.PianorollConfig()  # clock time: 16 steps per second, bars of 32 steps, 4 bars per crop
 
@@ -74,6 +74,33 @@ def test_real_targets_are_the_mean_of_batches_and_match_themselves(crops):
     targets = real_targets([x[:6], x[6:]], c, names)
     torch.testing.assert_close(targets["gap"], (gap_statistic(x[:6], c) + gap_statistic(x[6:], c)) / 2)
     assert targets["chord"].shape == (1, 7) and mismatch(gap_statistic(x, c), gap_statistic(x, c)) == 0
+
+
+def test_grouped_targets_are_each_groups_statistic_and_per_group_weighs_by_samples(crops):
+    """Each group's target is the statistic of its own crops (weighted over batches), a group no
+    crop falls in gets the pooled one; per_group averages a loss over the groups present,
+    weighted by their samples."""
+    c = MuseGANConfig(steps_per_bar=CFG.steps_per_bar)
+    x = torch.from_numpy(crops).float()
+    group = torch.tensor([0] * 6 + [1] * 6)  # the two performances
+    stats = {"gap": gap_statistic, "chord": MATCHED["chord"]}
+    targets = grouped_targets([(x[:6], group[:6]), (x[6:], group[6:])], c, stats, groups=3)
+    assert targets["gap"].shape == (3, *gap_statistic(x, c).shape)
+    for g, part in enumerate([x[:6], x[6:]]):
+        torch.testing.assert_close(targets["gap"][g], gap_statistic(part, c))
+    torch.testing.assert_close(targets["gap"][2], (gap_statistic(x[:6], c) + gap_statistic(x[6:], c)) / 2)  # empty: pooled
+    assert mismatch(targets["gap"][0], targets["gap"][1]) > 0.05  # two performances, two kinds of gaps
+    mixed = grouped_targets([(x[:8], group[:8]), (x[8:], group[8:])], c, {"gap": gap_statistic}, groups=2)["gap"]
+    torch.testing.assert_close(mixed[1], (gap_statistic(x[6:8], c) * 2 + gap_statistic(x[8:], c) * 4) / 6)
+    # per_group: each group of a batch against its own target; 0 for the real crops themselves.
+    loss = lambda sel, g: mismatch(gap_statistic(x[sel], c), targets["gap"][g])  # noqa: E731
+    assert per_group(loss, group) < 1e-6
+    pooled = per_group(lambda sel, g: mismatch(gap_statistic(x[sel], c), targets["gap"][2]), group)
+    expected = (mismatch(gap_statistic(x[:6], c), targets["gap"][2]) + mismatch(gap_statistic(x[6:], c), targets["gap"][2])) / 2
+    torch.testing.assert_close(pooled, expected)
+    lopsided = torch.tensor([0] * 9 + [1] * 3)
+    parts = [mismatch(gap_statistic(x[lopsided == g], c), targets["gap"][2]) for g in (0, 1)]
+    torch.testing.assert_close(per_group(lambda sel, g: mismatch(gap_statistic(x[sel], c), targets["gap"][2]), lopsided), (9 * parts[0] + 3 * parts[1]) / 12)
 
 
 def test_gap_matching_moves_a_generator_from_eighths_to_sixteenths():

@@ -82,6 +82,21 @@ def test_index_names_and_parsing_round_trip():
         tx.parse_texture("triplets eighths")
 
 
+def test_texture_groups_number_each_combination_of_the_named_factors():
+    every = tx.texture_from_index(np.arange(tx.N_TEXTURES))
+    np.testing.assert_array_equal(tx.texture_group(every, (0, 1, 2)), tx.texture_index(every))
+    assert tx.parse_factors("density, Rhythm") == (0, 1) and tx.parse_factors("") == () and tx.n_groups(()) == 1
+    for factors in [(0,), (1,), (0, 1), (1, 2)]:
+        groups = tx.texture_group(every, factors)
+        assert sorted(set(groups.tolist())) == list(range(tx.n_groups(factors)))
+        for g in range(tx.n_groups(factors)):  # a group is one combination of the factors' classes
+            assert len({tuple(r) for r in every[groups == g][:, list(factors)]}) == 1
+    np.testing.assert_array_equal(tx.texture_group(torch.from_numpy(every), (0, 1)).numpy(), tx.texture_group(every, (0, 1)))
+    assert (tx.texture_group(every, ()) == 0).all()
+    with pytest.raises(ValueError, match="unknown texture factor 'tempo'"):
+        tx.parse_factors("rhythm, tempo")
+
+
 def test_drawn_textures_keep_the_asked_classes_and_real_shares():
     shares = np.zeros(tx.N_TEXTURES)
     shares[tx.texture_index([0, 2, 2])] = 0.75

@@ -78,6 +78,31 @@ def texture_from_index(index: np.ndarray) -> np.ndarray:
     return np.stack([i // (FACTOR_SIZES[1] * FACTOR_SIZES[2]), (i // FACTOR_SIZES[2]) % FACTOR_SIZES[1], i % FACTOR_SIZES[2]], -1)
 
 
+def parse_factors(text: str) -> tuple[int, ...]:
+    """``"rhythm, density"`` -> (0, 1): the named factors' columns, in column order; "" -> ().
+    ValueError naming the unknown word."""
+    names = ("rhythm", "density", "loudness")
+    words = [w.strip().lower() for w in text.replace(",", " ").split()]
+    for w in words:
+        if w not in names:
+            raise ValueError(f"unknown texture factor {w!r}: choose from {', '.join(names)}")
+    return tuple(f for f, name in enumerate(names) if name in words)
+
+
+def n_groups(factors: tuple[int, ...]) -> int:
+    """How many combinations of the given factors' classes there are (1 for none)."""
+    return int(np.prod([FACTOR_SIZES[f] for f in factors])) if factors else 1
+
+
+def texture_group(classes, factors: tuple[int, ...]):
+    """(..., 3) classes (numpy or torch integers) -> (...) the index of their combination of
+    ``factors``' classes, 0 .. :func:`n_groups` - 1 (first factor major); all 0 for no factors."""
+    group = classes[..., 0] * 0
+    for f in factors:
+        group = group * FACTOR_SIZES[f] + classes[..., f]
+    return group
+
+
 def asked_kept(classes: np.ndarray, asked: np.ndarray) -> np.ndarray:
     """Measured (n, 3) classes of passages asked for ``asked`` (n, 3) -> (3,): per factor, the
     share of passages that play the class asked for."""

@@ -17,7 +17,10 @@ asked for the same keys, and the metrics add KS, the share of notes in the asked
 With a texture condition (``MuseGANConfig.texture``) every real crop's texture (rhythm, density,
 loudness classes: :mod:`pianogen.representations.textures`) is measured as it is drawn, the fakes
 are asked for the same textures, and the metrics add TX, the share of the asked classes that a
-generated passage has (measured the same way; real crops 1 by construction).
+generated passage has (measured the same way; real crops 1 by construction). With
+``GANConfig.match_by`` the feature-matching terms compare each group of a batch (the fakes asked
+for one combination of the named factors' classes) with real crops of that kind, instead of the
+whole batch with all real crops.
 
 With ``MuseGANConfig.rhythm`` the metrics add GRID, each voice's share of notes that start on the
 beat's grid (a sixteenth or a triplet eighth; real music 0.76-0.89), to the selection distance.
@@ -48,13 +51,15 @@ from pianogen.metrics.musegan import grid_share, has_beat_grid, key_scale_share,
 from pianogen.models.musegan import MuseGAN, MuseGANConfig, rising_edges, split_velocity
 from pianogen.representations import pianoroll as pr
 from pianogen.representations.keys import N_KEYS, key_class
-from pianogen.representations.textures import asked_kept, draw_textures, texture_classes, texture_shares
-from pianogen.training.feature_matching import MATCHED, mismatch, real_targets, rhythm_mismatch
+from pianogen.representations.textures import asked_kept, draw_textures, n_groups, parse_factors, texture_classes, texture_group, texture_shares
+from pianogen.training.feature_matching import MATCHED, grouped_targets, mismatch, per_group, real_targets, rhythm_mismatch, rhythm_statistic
 from pianogen.training.loop import Task, process_rank
 
 
-#: Feature-matching targets come from MATCH_BATCHES draws of MATCH_BATCH training crops.
-MATCH_BATCH, MATCH_BATCHES = 64, 8
+#: Feature-matching targets come from MATCH_BATCHES draws of MATCH_BATCH training crops, or with
+#: targets per texture group (``GANConfig.match_by``) GROUPED_MATCH_BATCHES draws, so a group of a
+#: twentieth of real passages still has about a hundred.
+MATCH_BATCH, MATCH_BATCHES, GROUPED_MATCH_BATCHES = 64, 8, 32
 
 
 @dataclass
@@ -70,6 +75,7 @@ class GANConfig:
     dynamics_match: float = 0.0  # with velocity: weight of feature matching on velocity change between successive onset times and velocity spread inside chords (see feature_matching.dynamics_statistic)
     chord_match: float = 0.0  # weight of feature matching on the interval classes of keys struck together (see feature_matching.chord_statistic)
     crop_match: float = 0.0  # weight of matching, passage by passage, the distribution of what the listener test reads in one (see feature_matching.crop_statistic)
+    match_by: str = ""  # with a texture model: factors ("rhythm", "density", "loudness", comma-separated) whose each combination of classes gets its own feature-matching targets, from real crops of that kind (see feature_matching.grouped_targets); "" pools all
     reference_split: str = "validation-tuning"  # where those crops come from: the tuning half by composition (pianogen.data.splits), so the reporting half stays unseen; train if empty
 
 
@@ -239,6 +245,9 @@ class GANTask(Task):
                              f"not {roll_cfg.steps_per_beat or 'clock time'}")
         if model_cfg.texture and not roll_cfg.musical_time:
             raise ValueError("a texture condition needs beats: train in musical time (--roll-steps-per-beat 12) on an annotated corpus")
+        self.match_factors = parse_factors(gan.match_by)
+        if self.match_factors and not model_cfg.texture:
+            raise ValueError("feature-matching targets per texture (--gan-match-by) need a texture model (--texture): a fake's group is the texture it is asked for")
         train_ids = set(pieces.loc[pieces["split"] == "train", "piece_id"])
         self.n_train = len(train_ids)
         train = notes[notes["piece_id"].isin(train_ids)]
@@ -278,8 +287,18 @@ class GANTask(Task):
         # their own generator, so the training crops' stream is the same with or without them.
         self.match_weights = {n: getattr(gan, f"{n}_match") for n in matched}
         target_rng = np.random.default_rng(777)
-        self.match_targets = real_targets((self._channels(torch.from_numpy(self.crops.draw(MATCH_BATCH, target_rng, transpose=0)[0]))
-                                           for _ in range(MATCH_BATCHES)), model_cfg, list(self.match_weights)) if self.match_weights else {}
+        self.rhythm_target = None
+        if self.match_factors:  # one target per group: the statistic of real crops of that kind
+            statistics = {n: MATCHED[n] for n in matched}
+            if gan.rhythm_match and model_cfg.rhythm:
+                statistics["rhythm"] = rhythm_statistic
+            batches = (self.crops.draw(MATCH_BATCH, target_rng, transpose=0)[0] for _ in range(GROUPED_MATCH_BATCHES))
+            self.match_targets = grouped_targets(((self._channels(torch.from_numpy(b)), torch.from_numpy(texture_group(texture_classes(b > 0, b, roll_cfg.steps_per_beat), self.match_factors)))
+                                                  for b in batches), model_cfg, statistics, n_groups(self.match_factors))
+            self.rhythm_target = self.match_targets.pop("rhythm", None)
+        else:
+            self.match_targets = real_targets((self._channels(torch.from_numpy(self.crops.draw(MATCH_BATCH, target_rng, transpose=0)[0]))
+                                               for _ in range(MATCH_BATCHES)), model_cfg, list(self.match_weights)) if self.match_weights else {}
 
     def _fixed_latents(self, seed: int) -> tuple[dict[str, torch.Tensor], torch.Tensor | None, torch.Tensor | None]:
         """Evaluation latents from ``seed``, for a key-conditioned model keys drawn evenly from the
@@ -333,12 +352,25 @@ class GANTask(Task):
             fake = G(self._latent(bs, dev), **cond)
             g_loss = -D(fake, **cond).float().mean()
         logs = {}
+        fake32 = fake.float()
+        # With targets per texture group, each group of the batch (by the texture it was asked
+        # for) is matched with real crops of its own kind; the rhythm term then also uses a fixed
+        # target, since a batch's group of one or two real crops would be noise.
+        group = texture_group(cond["texture"], self.match_factors) if self.match_factors else None
         if self.gan.rhythm_match and c.rhythm:
-            m = rhythm_mismatch(fake.float(), real, c)
+            if group is None:
+                m = rhythm_mismatch(fake32, real, c)
+            else:
+                target = self.rhythm_target.to(dev)
+                m = per_group(lambda sel, g: mismatch(rhythm_statistic(fake32[sel], c), target[g]), group)
             g_loss = g_loss + self.gan.rhythm_match * m
             logs["rhythm_mismatch"] = float(m.detach())
         for name, weight in self.match_weights.items():
-            m = mismatch(MATCHED[name](fake.float(), c), self.match_targets[name].to(dev))
+            statistic, target = MATCHED[name], self.match_targets[name].to(dev)
+            if group is None:
+                m = mismatch(statistic(fake32, c), target)
+            else:
+                m = per_group(lambda sel, g: mismatch(statistic(fake32[sel], c), target[g]), group)
             g_loss = g_loss + weight * m
             logs[f"{name}_mismatch"] = float(m.detach())
         trainer.backward(g_loss, "generator")
