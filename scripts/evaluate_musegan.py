@@ -8,7 +8,8 @@ Generated passages come from fresh latent seeds (never the latent that selected 
 --listener adds, per checkpoint, the classifier test and mean OA against real crops played in
 strict time at the model's tempo (pianogen.evaluation.bars); --listener-floor SPLIT adds the same
 test with real crops of other compositions in place of generated passages, its floor. --keys adds whether passages keep to
-the key asked for (a key-conditioned model gets it; pianogen.evaluation.keys).
+the key asked for (a key-conditioned model gets it; pianogen.evaluation.keys). A texture model
+also gets what it plays when asked for each rhythm, density and loudness class.
 With --out, writes the table as JSON (atomically; --force to replace) next to the printed markdown.
 """
 
@@ -22,7 +23,8 @@ from pianogen.cli import parser, run
 def main() -> int:
     from pathlib import Path
 
-    from pianogen.evaluation.musegan_table import coherence_markdown, markdown, musegan_table, passages_markdown, walk_coherence
+    from pianogen.evaluation.musegan_table import (coherence_markdown, markdown, musegan_table, passages_markdown, texture_response,
+                                                   texture_response_markdown, walk_coherence)
     from pianogen.io import check_writable, write_json
 
     ap = parser(__doc__, "python scripts/evaluate_musegan.py checkpoints/musegan.pt --data data/prepared/asap --split validation-reporting")
@@ -51,6 +53,11 @@ def main() -> int:
     print(markdown(table))
     print("\nPassages each of a kind: distance to real by feature (Wasserstein-1 over passages):\n")
     print(passages_markdown(table))
+    response = texture_response(args.checkpoints, args.n, args.seed + 1000)
+    if response:  # texture models: what each asked class plays
+        table["texture_response"] = response
+        print(f"\nAsked for a class, what is played ({args.n} passages per row, the other factors drawn as in training crops):\n")
+        print(texture_response_markdown(response))
     if args.walk_bars:
         table["walk"] = walk_coherence(args.checkpoints, args.data, args.split, args.walk_bars, args.walk_n, args.seed, tuple(args.walk_drift))
         print(f"\nHarmony similarity of bars by distance, {args.walk_bars}-bar pieces (mean ± sd over {args.walk_n} pieces):\n")

@@ -364,13 +364,18 @@ def test_texture_conditioned_musegan_trains_and_plays_the_asked_texture(asap_pre
     from pianogen.representations.textures import N_TEXTURES
     from pianogen.sampling import load_gan, sample_gan
     from pianogen.training import TrainConfig, Trainer
-    from pianogen.training.gan import make_gan_task
+    from pianogen.training.gan import GANConfig, make_gan_task
 
     small = {"g_channels": 32, "d_channels": 16, "z_dim": 8, "smoother": True, "velocity": True, "rhythm": True, "texture": True}
-    task = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, small, out=str(tmp_path / "mgt"))
+    # Feature matching per rhythm and density: a target per kind of passage, each from real crops of that kind.
+    gan = GANConfig(rhythm_match=1.0, gap_match=1.0, match_by="rhythm, density")
+    task = make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, small, gan, out=str(tmp_path / "mgt"))
     shares = np.array(task.net.config.texture_shares)
     assert shares.shape == (N_TEXTURES,) and shares.sum() == pytest.approx(1, abs=1e-4) and (shares > 0).sum() > 3
     assert task.real_metrics["TX"] == 1.0 and task.eval_textures.shape == (64, 3)
+    gaps = task.match_targets["gap"]
+    assert gaps.shape[0] == 12 and task.rhythm_target.shape == (12, 3, 12)
+    assert len({tuple(row.flatten().tolist()) for row in gaps}) > 2  # kinds of passage with gaps of their own
     cfg = TrainConfig(max_steps=2, batch_size=4, eval_every=2, eval_tokens=0, progress=False, device="cpu", bf16=False)
     report = Trainer(task, cfg, str(tmp_path / "mgt")).fit()
     assert 0 <= report["final"]["generated_fresh_latents"]["TX"] <= 1
@@ -388,9 +393,17 @@ def test_texture_conditioned_musegan_trains_and_plays_the_asked_texture(asap_pre
         sample_gan("checkpoints/musegan-bars.pt", seed=0, bars=1, texture="soft")
     with pytest.raises(ValueError, match="needs rhythm"):
         make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, {**small, "rhythm": False})
-    from pianogen.evaluation.musegan_table import markdown, musegan_table
+    with pytest.raises(ValueError, match="need a texture model"):
+        make_gan_task(str(asap_prepared), 0, {"steps_per_beat": 12}, {**small, "texture": False}, gan)
+    from pianogen.evaluation.musegan_table import markdown, musegan_table, texture_response, texture_response_markdown
 
     table = musegan_table([tmp_path / "mgt.pt"], asap_prepared, "validation", n=8, groups=1)
     kept = {k: v["mean"] for k, v in table["rows"]["mgt"]["metrics"].items() if k.startswith("asked ")}
     assert set(kept) == {"asked rhythm kept", "asked density kept", "asked loudness kept"} and all(0 <= v <= 1 for v in kept.values())
     assert "| asked rhythm kept | — |" in markdown(table)  # real music is asked for nothing
+    # Asked for each class in turn: what is played, as shares that sum to 1 per asked class.
+    response = texture_response([tmp_path / "mgt.pt", "checkpoints/musegan-bars.pt"], n=4)
+    assert list(response) == ["mgt"]  # a model without the condition is left out
+    assert [np.shape(response["mgt"][f]) for f in ("rhythm", "density", "loudness")] == [(4, 4), (3, 3), (3, 3)]
+    assert all(sum(row) == pytest.approx(1) for rows in response["mgt"].values() for row in rows)
+    assert "| triplets | " in texture_response_markdown(response)

@@ -266,6 +266,48 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
                                                      "threshold": threshold, "pianoroll": roll_cfg.to_dict()}}
 
 
+def texture_response(checkpoints: list[str | os.PathLike], n: int = 64, seed: int = 6000) -> dict[str, dict[str, list[list[float]]]]:
+    """What a texture model plays when asked for each class: ``{model: {factor: rows}}``, one row
+    per class of the factor asked for (``n`` passages, the other factors drawn as common as in
+    its training crops), holding the share of those passages whose measured class is each of the
+    factor's classes (the diagonal is the asked class kept). Models without the condition are
+    left out."""
+    from pathlib import Path
+
+    from pianogen.representations.textures import FACTORS
+    from pianogen.sampling import load_gan, sample_gan
+
+    out = {}
+    for ck in checkpoints:
+        g = load_gan(ck)
+        if not g.textured:
+            continue
+        rows: dict[str, list[list[float]]] = {}
+        for f, (factor, names) in enumerate(zip(("rhythm", "density", "loudness"), FACTORS)):
+            rows[factor] = []
+            for k in range(len(names)):
+                asked = [None, None, None]
+                asked[f] = k
+                r = sample_gan(g, seed=seed + 10 * f + k, n=n, bars=g.roll_cfg.n_bars, texture=tuple(asked))
+                played = texture_classes(r.rolls, r.velocity, g.roll_cfg.steps_per_beat)[:, f]
+                rows[factor].append((np.bincount(played, minlength=len(names)) / n).round(4).tolist())
+        out[Path(g.path).stem] = rows
+    return out
+
+
+def texture_response_markdown(response: dict[str, dict[str, list[list[float]]]]) -> str:
+    """One table per model and factor: asked classes as rows, played classes as columns."""
+    from pianogen.representations.textures import FACTORS
+
+    lines = []
+    for model, rows in response.items():
+        for names, (factor, table) in zip(FACTORS, rows.items()):
+            lines += [f"{model}, {factor}:", "", "| asked \\ played | " + " | ".join(names) + " |", "| --- |" + " ---: |" * len(names)]
+            lines += [f"| {names[k]} | " + " | ".join(f"**{v:.2f}**" if j == k else f"{v:.2f}" for j, v in enumerate(row)) + " |" for k, row in enumerate(table)]
+            lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 #: Bar distances at which long passages are compared with themselves.
 COHERENCE_LAGS = (1, 2, 4, 8, 16, 32)
 
