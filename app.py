@@ -38,7 +38,7 @@ from pianogen.cli import sampling_threads  # noqa: E402
 from pianogen.io import prune_folders  # noqa: E402
 from pianogen.plots import pianoroll_png  # noqa: E402
 from pianogen.representations.keys import key_name, parse_key  # noqa: E402
-from pianogen.representations.textures import DENSITIES, LOUDNESS, RHYTHMS  # noqa: E402
+from pianogen.representations.textures import DENSITIES, FACTOR_NAMES, FACTORS, LOUDNESS, RHYTHMS  # noqa: E402
 from pianogen.sampling import interpolate, load_gan, load_sampler, sample, sample_gan  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -441,7 +441,7 @@ def _gan_texture(g, rhythm, density, loudness) -> tuple[int | None, int | None, 
             raise ValueError(f"{g.name} has no texture condition: leave rhythm, density and loudness at 'any'")
         return None
     out = []
-    for names, what, a in zip((RHYTHMS, DENSITIES, LOUDNESS), ("rhythm", "density", "loudness"), asked):
+    for names, what, a in zip(FACTORS, FACTOR_NAMES, asked):
         if a is not None and a not in names:
             raise ValueError(f"unknown {what} {a!r}: choose from {', '.join((ANY_TEXTURE, *names))}")
         out.append(None if a is None else names.index(a))

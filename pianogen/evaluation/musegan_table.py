@@ -27,7 +27,7 @@ from pianogen.training.gan import METRIC_SCALE, metric_distance
 from pianogen.metrics.musegan import beat_position_counts, grid_share, has_beat_grid, musegan_metrics, velocity_metrics
 from pianogen.evaluation.bars import downbeat_change, real_crops
 from pianogen.representations import pianoroll as pr
-from pianogen.representations.textures import FACTOR_SIZES, asked_kept, texture_classes
+from pianogen.representations.textures import FACTOR_NAMES, FACTOR_SIZES, FACTORS, asked_kept, texture_classes
 
 
 def notes_per_second(rolls: np.ndarray, roll_cfg: pr.PianorollConfig) -> float:
@@ -256,7 +256,7 @@ def musegan_table(checkpoints: list[str | os.PathLike], data_dir: str | os.PathL
                 played = texture_classes(r.rolls, vel, roll_cfg.steps_per_beat)
                 m[TEXTURE_DISTANCE] = texture_distance(texture_factor_shares(played), real_texture_mean)
                 if r.textures is not None:  # a texture model: how much of what it was asked for it plays
-                    m.update({TEXTURE_KEPT.format(f): float(k) for f, k in zip(("rhythm", "density", "loudness"), asked_kept(played, r.textures))})
+                    m.update({TEXTURE_KEPT.format(f): float(k) for f, k in zip(FACTOR_NAMES, asked_kept(played, r.textures))})
             per_group.append({**m, "distance": metric_distance(m, real_mean)})
         design = g.ckpt["model_config"].get("design", "hybrid")
         rows[Path(g.path).stem] = {"design": design, "metrics": _summarize(per_group)}
@@ -274,7 +274,6 @@ def texture_response(checkpoints: list[str | os.PathLike], n: int = 64, seed: in
     left out."""
     from pathlib import Path
 
-    from pianogen.representations.textures import FACTORS
     from pianogen.sampling import load_gan, sample_gan
 
     out = {}
@@ -283,7 +282,7 @@ def texture_response(checkpoints: list[str | os.PathLike], n: int = 64, seed: in
         if not g.textured:
             continue
         rows: dict[str, list[list[float]]] = {}
-        for f, (factor, names) in enumerate(zip(("rhythm", "density", "loudness"), FACTORS)):
+        for f, (factor, names) in enumerate(zip(FACTOR_NAMES, FACTORS)):
             rows[factor] = []
             for k in range(len(names)):
                 asked = [None, None, None]
@@ -297,8 +296,6 @@ def texture_response(checkpoints: list[str | os.PathLike], n: int = 64, seed: in
 
 def texture_response_markdown(response: dict[str, dict[str, list[list[float]]]]) -> str:
     """One table per model and factor: asked classes as rows, played classes as columns."""
-    from pianogen.representations.textures import FACTORS
-
     lines = []
     for model, rows in response.items():
         for names, (factor, table) in zip(FACTORS, rows.items()):

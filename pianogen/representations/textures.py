@@ -35,8 +35,9 @@ DENSITY_EDGES = (4.9, 7.0)
 LOUDNESS = ("soft", "medium", "loud")
 #: Mean MIDI velocity of the struck keys between the loudness classes.
 LOUDNESS_EDGES = (59.0, 70.5)
-#: The three factors' class names, in the order of a texture's columns.
+#: The three factors' class names, in the order of a texture's columns, and the factors' own names.
 FACTORS = (RHYTHMS, DENSITIES, LOUDNESS)
+FACTOR_NAMES = ("rhythm", "density", "loudness")
 #: How many classes each factor has, and how many textures (combinations) there are.
 FACTOR_SIZES = tuple(len(f) for f in FACTORS)
 N_TEXTURES = int(np.prod(FACTOR_SIZES))
@@ -81,12 +82,11 @@ def texture_from_index(index: np.ndarray) -> np.ndarray:
 def parse_factors(text: str) -> tuple[int, ...]:
     """``"rhythm, density"`` -> (0, 1): the named factors' columns, in column order; "" -> ().
     ValueError naming the unknown word."""
-    names = ("rhythm", "density", "loudness")
     words = [w.strip().lower() for w in text.replace(",", " ").split()]
     for w in words:
-        if w not in names:
-            raise ValueError(f"unknown texture factor {w!r}: choose from {', '.join(names)}")
-    return tuple(f for f, name in enumerate(names) if name in words)
+        if w not in FACTOR_NAMES:
+            raise ValueError(f"unknown texture factor {w!r}: choose from {', '.join(FACTOR_NAMES)}")
+    return tuple(f for f, name in enumerate(FACTOR_NAMES) if name in words)
 
 
 def n_groups(factors: tuple[int, ...]) -> int:
@@ -143,7 +143,7 @@ def draw_textures(shares: np.ndarray, n: int, rng: np.random.Generator, fixed=(N
     for f, c in enumerate(fixed):
         if c is not None:
             if not 0 <= int(c) < FACTOR_SIZES[f]:
-                raise ValueError(f"{('rhythm', 'density', 'loudness')[f]} class must be 0-{FACTOR_SIZES[f] - 1}, not {c}")
+                raise ValueError(f"{FACTOR_NAMES[f]} class must be 0-{FACTOR_SIZES[f] - 1}, not {c}")
             asked = asked * (np.arange(FACTOR_SIZES[f]) == int(c)).reshape([-1 if g == f else 1 for g in range(3)])
     p = asked * (np.asarray(shares, dtype=np.float64).reshape(FACTOR_SIZES) if len(shares) else 1.0)
     if p.sum() <= 0:  # real music has no passage of that kind: any of the asked kind
