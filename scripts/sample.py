@@ -53,7 +53,7 @@ def main() -> int:
     ap.add_argument("--key", help="key-conditioned MuseGAN: the key, e.g. 'G major', 'E minor', 'Bb' (a minor key asks for its "
                     "relative major's signature; default: one drawn from the seed)")
     ap.add_argument("--texture", help="texture-conditioned MuseGAN: the passage's kind, any of a rhythm (sixteenths, triplets, eighths, slower), "
-                    "a density (sparse, medium, dense) and a loudness (soft, medium, loud), e.g. 'triplets, soft' (default: drawn from the seed as in real music)")
+                    "a density (sparse, moderate, dense) and a loudness (soft, medium, loud), e.g. 'triplets, soft' (default: drawn from the seed as in real music)")
     ap.add_argument("--fp32", action="store_true", help="sample perf-rnn/note-rnn with fp32 weights (default on a CPU: int8, "
                     "several times faster at batch 1, likelihood within 0.5%%; see benchmarks/int8.py)")
     ap.add_argument("--force", action="store_true", help="overwrite existing outputs")
