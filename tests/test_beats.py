@@ -324,6 +324,30 @@ def test_strict_time_listener_and_table_on_musical_time(asap_prepared, tmp_path)
     assert set(table["passages"]) == {"real", "mg"} and len(table["passages"]["mg"]) == 14  # 10 of rhythm and texture, 4 of dynamics
 
 
+def test_listener_keeps_each_composition_on_one_side_of_its_folds(tmp_path):
+    """Performances of one composition by different pianists are one group of the classifier
+    test, real crops and the floor's alike (here the metadata makes the 868 prelude a second
+    performance of the 875 fugue): else the classifier learns the piece on one fold and meets it
+    again on the next."""
+    from pianogen.data import PrepareConfig, prepare
+    from pianogen.evaluation.bars import strict_time_listener
+    from pianogen.training import TrainConfig, Trainer
+    from pianogen.training.gan import make_gan_task
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(ASAP_MINI, corpus)
+    csv = corpus / "maestro-v3.0.0.csv"
+    assert "Bach,Prelude bwv 868,validation" in csv.read_text()
+    csv.write_text(csv.read_text().replace("Bach,Prelude bwv 868,validation", "Bach,Fugue bwv 875,validation"))
+    prepare(corpus, tmp_path / "p", PrepareConfig(progress=False))
+    task = make_gan_task(str(tmp_path / "p"), 0, {"steps_per_beat": 12}, {"g_channels": 16, "d_channels": 8, "z_dim": 8, "velocity": True},
+                         out=str(tmp_path / "mg"))
+    Trainer(task, TrainConfig(max_steps=1, batch_size=4, eval_every=1, eval_tokens=0, progress=False, device="cpu", bf16=False), str(tmp_path / "mg")).fit()
+    r = strict_time_listener(tmp_path / "mg.pt", tmp_path / "p", "validation", n=12, seed=0, repeats=2, floor_split="train")
+    assert r["real_pieces"] == 3 and r["real_groups"] == 2 and r["classifier_test"]["real_groups"] == 2
+    assert r["classifier_test"]["generated_groups"] <= 4  # the floor's crops: the four train compositions, not twelve groups
+
+
 def test_real_music_starts_on_the_grid_and_noise_does_not(asap_prepared):
     """Real crops of the bundled annotated performances, laid on their own beats, start most notes
     on a sixteenth or a triplet eighth (GRID); onsets scattered over the beat's 12 steps put half there."""

@@ -70,6 +70,19 @@ def real_crops(data_dir: str | os.PathLike, split: str, roll_cfg: pr.PianorollCo
     return RollCrops(notes, roll_cfg, transpose=0, seed=0, velocity=velocity, beats=beats)
 
 
+def crop_compositions(data_dir: str | os.PathLike, split: str, piece_ids: list[str], picks) -> list[str]:
+    """The composition (:func:`pianogen.data.splits.compositions`) of each crop ``(piece index,
+    start)`` in ``picks``: the group the classifier test keeps on one side of every fold, since
+    performances of one piece by different pianists (ten of Islamey in asap validation) would
+    otherwise teach it the piece."""
+    from pianogen.data import load_pieces
+    from pianogen.data.splits import compositions
+
+    pieces = load_pieces(data_dir, split)
+    composition = dict(zip(pieces["piece_id"], compositions(pieces)))
+    return [composition[piece_ids[j]] for j, _ in picks]
+
+
 def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathLike, split: str, n: int = 96, seed: int = 0,
                          repeats: int = 5, floor_split: str | None = None) -> dict[str, Any]:
     """The classifier test and mean OA of ``n`` generated passages (latent seeds ``seed`` ...)
@@ -79,8 +92,8 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
 
     With ``floor_split``, real crops of that split (other compositions) stand in for the
     generated passages: the floor, what a model that played real music of other pieces would
-    score."""
-    from pianogen.data.splits import split_group
+    score. Real crops (and the floor's) are grouped by composition (:func:`crop_compositions`),
+    generated passages each on their own."""
     from pianogen.evaluation.classifier_test import ClassifierTestConfig, classifier_test, separating_features
     from pianogen.evaluation.distributions import compare_sets
     from pianogen.evaluation.features import HIST_FEATURES, SCALAR_FEATURES, piece_features
@@ -95,19 +108,24 @@ def strict_time_listener(checkpoint: str | os.PathLike, data_dir: str | os.PathL
         return [pr.roll_to_notes(r > 0, cfg, velocity=r) for r in velocity_rolls]
 
     real_notes = notes(real)
-    real_groups = [split_group(crops.piece_ids[j]) for j, _ in picks]
+    real_groups = crop_compositions(data_dir, split, crops.piece_ids, picks)
+    gen_groups = None  # generated passages: each its own group
     if floor_split:
-        other = real_crops(data_dir, floor_split, cfg, velocity=True).draw(n, np.random.default_rng(seed + 1), transpose=0)[0]
+        floor = real_crops(data_dir, floor_split, cfg, velocity=True)
+        other, floor_picks, _ = floor.draw(n, np.random.default_rng(seed + 1), transpose=0)
         gen_rolls, gen_notes = other > 0, notes(other)
+        gen_groups = crop_compositions(data_dir, floor_split, floor.piece_ids, floor_picks)
     else:
         gen = sample_gan(g, seed=seed, n=n, bars=cfg.n_bars)
         gen_rolls, gen_notes = gen.rolls, gen.notes
-    gen_notes = [x for x in gen_notes if len(x)]
+    heard = [i for i, x in enumerate(gen_notes) if len(x)]
+    gen_notes = [gen_notes[i] for i in heard]
+    gen_groups = None if gen_groups is None else [gen_groups[i] for i in heard]
     if len(gen_notes) < 4:
         raise ValueError(f"{checkpoint}: only {len(gen_notes)} of {n} generated passages have notes")
     xr, names = feature_matrix([x.drop(columns="track") for x in real_notes])
     xg, _ = feature_matrix([x.drop(columns="track") for x in gen_notes])
-    c2st = classifier_test(xr, xg, real_groups, cfg=ClassifierTestConfig(repeats=repeats, seed=seed))
+    c2st = classifier_test(xr, xg, real_groups, gen_groups, cfg=ClassifierTestConfig(repeats=repeats, seed=seed))
     oa_names = SCALAR_FEATURES + HIST_FEATURES
     oa = compare_sets([piece_features(x) for x in gen_notes], [piece_features(x) for x in real_notes if len(x)], oa_names)
     return {
