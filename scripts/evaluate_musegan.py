@@ -73,8 +73,9 @@ def main() -> int:
             r = table["listener"][name] = strict_time_listener(ck, args.data, args.split, args.listener, args.seed, floor_split=floor)
             c, dc = r["classifier_test"], r["downbeat_change"]
             print(f"\n{name}: classifier accuracy {c['logistic']['accuracy']:.2f} ± {c['logistic']['sd']:.2f} (logistic), "
-                  f"{c['boosting']['accuracy']:.2f} ± {c['boosting']['sd']:.2f} (boosting); mean OA {r['mean_oa']:.2f}; harmony change "
-                  f"at downbeats / other beats: real {dc['real']['ratio']:.2f}, generated {dc['generated']['ratio']:.2f}")
+                  f"{c['boosting']['accuracy']:.2f} ± {c['boosting']['sd']:.2f} (boosting; ± over folds); mean OA {r['mean_oa']:.2f}; harmony change "
+                  f"at downbeats / other beats: real {dc['real']['ratio']:.2f}, generated {dc['generated']['ratio']:.2f}; "
+                  f"real crops from {r['real_groups']} compositions ({r['real_pieces']} performances), {c['folds']} folds")
     if args.keys:
         from pianogen.evaluation.keys import key_adherence, key_markdown
 
