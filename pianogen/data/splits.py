@@ -70,6 +70,12 @@ def compositions(pieces: pd.DataFrame) -> pd.Series:
     return pd.Series([composition_key(r) for r in pieces.itertuples(index=False)], index=pieces.index, dtype=object)
 
 
+def piece_compositions(pieces: pd.DataFrame) -> dict[str, str]:
+    """``{piece_id: composition key}`` for every piece of ``pieces``: the group a classifier test
+    keeps on one side of its folds."""
+    return dict(zip(pieces["piece_id"], compositions(pieces)))
+
+
 def half_of(pieces: pd.DataFrame) -> pd.Series:
     """``"tuning"`` or ``"reporting"`` for every piece of ``pieces`` (one split's pieces)."""
     keys = compositions(pieces)

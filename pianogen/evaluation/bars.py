@@ -76,10 +76,9 @@ def crop_compositions(data_dir: str | os.PathLike, split: str, piece_ids: list[s
     performances of one piece by different pianists (ten of Islamey in asap validation) would
     otherwise teach it the piece."""
     from pianogen.data import load_pieces
-    from pianogen.data.splits import compositions
+    from pianogen.data.splits import piece_compositions
 
-    pieces = load_pieces(data_dir, split)
-    composition = dict(zip(pieces["piece_id"], compositions(pieces)))
+    composition = piece_compositions(load_pieces(data_dir, split))
     return [composition[piece_ids[j]] for j, _ in picks]
 
 

@@ -42,11 +42,10 @@ def prompts(data_dir: str | os.PathLike, split: str, count: int, prompt_seconds:
     ``prompt_seconds``), then its later windows (every ``prompt_seconds + seconds``), taking
     pieces in turn so that as many performances as possible are used."""
     from pianogen.data import load_notes, load_pieces
-    from pianogen.data.splits import compositions
+    from pianogen.data.splits import piece_compositions
 
     notes = load_notes(data_dir, split)
-    pieces = load_pieces(data_dir, split)
-    group = dict(zip(pieces["piece_id"], compositions(pieces)))
+    group = piece_compositions(load_pieces(data_dir, split))
     span = prompt_seconds + seconds
     per_piece = []
     for pid, g in notes.groupby("piece_id", sort=True, observed=True):

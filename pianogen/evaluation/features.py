@@ -88,10 +88,9 @@ def labelled_segments(data_dir: str | os.PathLike, split: str, seconds: float) -
     """A split cut into ``seconds``-long segments (see :func:`segments`),
     each with its composition (the group the classifier test keeps on one side)."""
     from pianogen.data import load_notes, load_pieces
-    from pianogen.data.splits import compositions
+    from pianogen.data.splits import piece_compositions
 
-    pieces = load_pieces(data_dir, split)
-    group = dict(zip(pieces["piece_id"], compositions(pieces)))
+    group = piece_compositions(load_pieces(data_dir, split))
     segs, groups = [], []
     for pid, g in load_notes(data_dir, split).groupby("piece_id", sort=True, observed=True):
         for s in segments(g, seconds):
